@@ -1,0 +1,92 @@
+/**
+ * Database chores behind the npm scripts:
+ *
+ *   db:start   start the local embedded PostgreSQL (kept under .scrapeguard/), migrate it
+ *   db:stop    stop it (`--remove` also deletes its files)
+ *   db:url     print the connection strings (for psql, the CLI, the SDK)
+ *   migrate    apply the Supabase shim where needed, then every committed migration
+ *   watch      graphile-migrate watch on the local database (re-runs migrations/current.sql)
+ *   commit     graphile-migrate commit (current.sql becomes the next committed migration)
+ *   gm         any other graphile-migrate command with the environment filled in
+ *
+ * With DATABASE_URL set, that database is used and nothing local is started.
+ */
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { parseArgs } from 'node:util';
+import { applyShim, ensureLocalDatabase, migrate, PROJECT_ROOT, stopLocalDatabase, type LocalTarget } from './lib/database.js';
+
+const [command, ...rest] = process.argv.slice(2);
+
+async function target(): Promise<{ env: NodeJS.ProcessEnv; local?: LocalTarget }> {
+  if (process.env.DATABASE_URL) return { env: process.env };
+  const local = await ensureLocalDatabase();
+  return {
+    local,
+    env: {
+      ...process.env,
+      DATABASE_URL: local.databaseUrl,
+      SHADOW_DATABASE_URL: process.env.SHADOW_DATABASE_URL ?? local.shadowUrl,
+      ROOT_DATABASE_URL: process.env.ROOT_DATABASE_URL ?? local.rootUrl,
+    },
+  };
+}
+
+function graphileMigrate(args: string[], env: NodeJS.ProcessEnv): number {
+  const require = createRequire(import.meta.url);
+  const cli = require.resolve('graphile-migrate/dist/cli.js');
+  const r = spawnSync(process.execPath, [cli, ...args], { stdio: 'inherit', env, cwd: PROJECT_ROOT });
+  return r.status ?? 1;
+}
+
+async function main(): Promise<number> {
+  switch (command) {
+    case 'start': {
+      const { local, env } = await target();
+      if (local) await applyShim(local.superuserUrl);
+      await migrate(env.DATABASE_URL as string);
+      if (local) printUrls(local);
+      return 0;
+    }
+    case 'stop':
+      stopLocalDatabase(parseArgs({ args: rest, options: { remove: { type: 'boolean' } } }).values.remove === true);
+      return 0;
+    case 'url': {
+      const { local, env } = await target();
+      if (local) printUrls(local);
+      else console.log(env.DATABASE_URL);
+      return 0;
+    }
+    case 'migrate': {
+      const { local, env } = await target();
+      await applyShim(local ? local.superuserUrl : (env.DATABASE_URL as string));
+      await migrate(env.DATABASE_URL as string);
+      return 0;
+    }
+    case 'watch':
+    case 'commit':
+    case 'gm': {
+      const { local, env } = await target();
+      if (local) await applyShim(local.superuserUrl);
+      const args = command === 'gm' ? rest : [command, ...rest];
+      return graphileMigrate(args, env);
+    }
+    default:
+      console.error('usage: tsx scripts/db.ts start|stop [--remove]|url|migrate|watch|commit|gm <args>');
+      return 2;
+  }
+}
+
+function printUrls(local: LocalTarget): void {
+  console.log(`DATABASE_URL=${local.databaseUrl}`);
+  console.log(`SHADOW_DATABASE_URL=${local.shadowUrl}`);
+  console.log(`ROOT_DATABASE_URL=${local.rootUrl}`);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,8 @@
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Absolute paths every script agrees on. */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const MIGRATIONS_DIR = join(PROJECT_ROOT, 'migrations');
+export const SHIM_FILE = join(MIGRATIONS_DIR, 'support', 'supabase-shim.sql');
+export const LOCAL_CLUSTER_DIR = join(PROJECT_ROOT, '.scrapeguard', 'cluster');
