@@ -1,5 +1,5 @@
 --! Previous: -
---! Hash: sha1:88c311c2697733de9edb3b62acdeef127444874f
+--! Hash: sha1:f37791f3c3e3d714480cf75318c0230dba00e916
 --! Message: adopt the app base schema
 
 -- Base schema adoption.
@@ -17,6 +17,18 @@ comment on schema scrapeguard is
   'scrapeguard internals (helpers, settings, clock). Not exposed through the API.';
 revoke all on schema scrapeguard from public;
 
+-- Which base objects this migration created (as opposed to found), so that its
+-- down script removes only those and never an app table that existed before.
+create table if not exists scrapeguard.created_base_objects (
+  object_kind text not null check (object_kind in ('table', 'function')),
+  object_name text not null,
+  created_at timestamptz not null default now(),
+  primary key (object_kind, object_name)
+);
+comment on table scrapeguard.created_base_objects is
+  'Base-schema objects that scrapeguard created because the database lacked them; its rollback drops only these.';
+alter table scrapeguard.created_base_objects enable row level security;
+
 do $base$
 begin
   if to_regprocedure('public.update_updated_at_column()') is null then
@@ -31,6 +43,7 @@ begin
     $fn$;
     comment on function public.update_updated_at_column() is
       'Keeps updated_at current on app tables (created by scrapeguard only where the app lacks it).';
+    insert into scrapeguard.created_base_objects values ('function', 'public.update_updated_at_column()');
   end if;
 
   if to_regclass('public.event_sources') is null then
@@ -53,6 +66,7 @@ begin
     alter table public.event_sources enable row level security;
     create trigger update_event_sources_updated_at before update on public.event_sources
       for each row execute function public.update_updated_at_column();
+    insert into scrapeguard.created_base_objects values ('table', 'public.event_sources');
   end if;
 
   if to_regclass('public.events') is null then
@@ -86,6 +100,7 @@ begin
       for each row execute function public.update_updated_at_column();
     create policy "published events are public" on public.events
       for select to anon, authenticated using (status = 'published');
+    insert into scrapeguard.created_base_objects values ('table', 'public.events');
   end if;
 
   if to_regclass('public.scrape_jobs') is null then
@@ -105,6 +120,7 @@ begin
     );
     alter table public.scrape_jobs enable row level security;
     create index scrape_jobs_source_id_idx on public.scrape_jobs (source_id, started_at desc);
+    insert into scrapeguard.created_base_objects values ('table', 'public.scrape_jobs');
   end if;
 
   if to_regclass('public.profiles') is null then
@@ -119,6 +135,7 @@ begin
       for each row execute function public.update_updated_at_column();
     create policy "users read their own profile" on public.profiles
       for select to authenticated using (id = (select auth.uid()));
+    insert into scrapeguard.created_base_objects values ('table', 'public.profiles');
   end if;
 end
 $base$;

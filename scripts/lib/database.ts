@@ -8,12 +8,12 @@
  *  - otherwise: the embedded default, a local cluster under `.scrapeguard/`.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import pg from 'pg';
-import { Logger, migrate as gmMigrate, type Settings } from 'graphile-migrate';
 import { APP_USER, readClusterInfo, startCluster, stopCluster, type ClusterInfo } from './local-postgres.js';
 
-import { LOCAL_CLUSTER_DIR, MIGRATIONS_DIR, PROJECT_ROOT, SHIM_FILE } from './paths.js';
+import { LOCAL_CLUSTER_DIR, PROJECT_ROOT, SHIM_FILE } from './paths.js';
 
 export { PROJECT_ROOT };
 export const LOCAL_DATABASE = 'scrapeguard';
@@ -48,31 +48,40 @@ export async function applyShim(superuserUrl: string): Promise<boolean> {
   });
 }
 
-/** Runs every committed migration (graphile-migrate, same as `npx graphile-migrate migrate`). */
+/**
+ * Runs every committed migration: exactly `npx graphile-migrate migrate` with
+ * DATABASE_URL set, in a child process. (graphile-migrate's pool ends the whole
+ * process when one of its idle connections is terminated, which tests do when they
+ * drop databases, so it never runs inside a long-lived process.)
+ */
 export async function migrate(url: string, opts: { quiet?: boolean } = {}): Promise<void> {
-  const gmrc = await readFile(join(PROJECT_ROOT, '.gmrc'), 'utf8');
-  const pgSettings = /"search_path":\s*"([^"]+)"/.exec(gmrc)?.[1];
-  const settings: Settings = {
-    connectionString: url,
-    migrationsFolder: MIGRATIONS_DIR,
-    pgSettings: pgSettings ? { search_path: pgSettings } : {},
-    ...(opts.quiet ? { logger: quietLogger() } : {}),
-  };
-  const cwd = process.cwd();
-  process.chdir(PROJECT_ROOT);
-  try {
-    await gmMigrate(settings);
-  } finally {
-    process.chdir(cwd);
+  const result = await graphileMigrate(['migrate'], { ...process.env, DATABASE_URL: url });
+  if (result.code !== 0) {
+    throw new Error(`graphile-migrate migrate failed:\n${result.output.trim()}`);
   }
+  if (!opts.quiet) process.stdout.write(result.output);
 }
 
-function quietLogger(): Logger {
-  return new Logger(() => () => {});
+/** Run the graphile-migrate CLI from the project root; resolves with its exit code and output. */
+export function graphileMigrate(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; output: string }> {
+  const cli = createRequire(import.meta.url).resolve('graphile-migrate/dist/cli.js');
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { cwd: PROJECT_ROOT, env });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code: code ?? 1, output }));
+  });
 }
 
 export interface LocalTarget {
   cluster: ClusterInfo;
+  /** False when this call started the server (so the caller may stop it again). */
+  wasRunning: boolean;
   databaseUrl: string;
   shadowUrl: string;
   rootUrl: string;
@@ -84,7 +93,8 @@ export interface LocalTarget {
  * database and its shadow exist, owned by the application role.
  */
 export async function ensureLocalDatabase(): Promise<LocalTarget> {
-  const cluster = readClusterInfo(LOCAL_CLUSTER_DIR) ?? (await startCluster(LOCAL_CLUSTER_DIR));
+  const running = readClusterInfo(LOCAL_CLUSTER_DIR);
+  const cluster = running ?? (await startCluster(LOCAL_CLUSTER_DIR));
   await bootstrapCluster(cluster);
   for (const db of [LOCAL_DATABASE, `${LOCAL_DATABASE}_shadow`]) {
     await withClient(cluster.rootUrl, async (c) => {
@@ -94,6 +104,7 @@ export async function ensureLocalDatabase(): Promise<LocalTarget> {
   }
   return {
     cluster,
+    wasRunning: running !== null,
     databaseUrl: cluster.urlFor(LOCAL_DATABASE),
     shadowUrl: cluster.urlFor(`${LOCAL_DATABASE}_shadow`),
     rootUrl: cluster.rootUrl,

@@ -15,18 +15,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { applyShim, bootstrapCluster, migrate, withClient } from './database.js';
 import { APP_USER, startCluster, stopCluster } from './local-postgres.js';
+import { draftMigrations } from './migrations.js';
 
 export const BARE_TEMPLATE = 'sg_bare';
 export const MIGRATED_TEMPLATE = 'sg_migrated';
-
-export interface TestServer {
-  /** Connection string for `database` as the application (migration) role. */
-  appUrl: string;
-  /** Connection string for `database` as a role that may create databases and extensions. */
-  adminUrl: string;
-  /** Stops what was started. */
-  dispose(): Promise<void>;
-}
 
 /** Replace the database name of a connection string. */
 export function withDatabase(url: string, database: string): string {
@@ -74,6 +66,21 @@ export async function buildTemplates(urls: ServerUrls): Promise<string> {
   });
   await recreate(urls.admin, MIGRATED_TEMPLATE, BARE_TEMPLATE);
   await migrate(withDatabase(urls.app, MIGRATED_TEMPLATE), { quiet: true });
+  const drafts = draftMigrations();
+  if (drafts.length > 0) {
+    await withClient(withDatabase(urls.app, MIGRATED_TEMPLATE), async (c) => {
+      for (const d of drafts) {
+        await c.query('begin');
+        try {
+          await c.query(d.body);
+          await c.query('commit');
+        } catch (err) {
+          await c.query('rollback');
+          throw new Error(`draft migration ${d.filename} failed: ${(err as Error).message}`);
+        }
+      }
+    });
+  }
   return withClient(urls.app, async (c) => (await c.query<{ v: string }>('select version() as v')).rows[0]?.v ?? '');
 }
 
