@@ -1,0 +1,45 @@
+/**
+ * `npm run typegen`: writes sdk/database.types.ts.
+ *
+ * With DATABASE_URL: introspects that database (a bare Supabase-like database
+ * migrated by scrapeguard yields exactly the committed file). Without: builds a
+ * throwaway database on the local embedded server (shim + every committed
+ * migration), introspects it and drops it, so local experiments never leak in.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg from 'pg';
+import { applyShim, ensureLocalDatabase, migrate, stopLocalDatabase, withClient } from './lib/database.js';
+import { APP_USER } from './lib/local-postgres.js';
+import { PROJECT_ROOT } from './lib/paths.js';
+import { withDatabase } from './lib/test-cluster.js';
+import { generateDatabaseTypes, TYPES_FILE } from './lib/typegen.js';
+
+async function main(): Promise<void> {
+  let source = process.env.DATABASE_URL;
+  let cleanup = async (): Promise<void> => {};
+  if (!source) {
+    const local = await ensureLocalDatabase();
+    const name = `sg_typegen_${process.pid}`;
+    await withClient(local.rootUrl, (c) => c.query(`create database ${pg.escapeIdentifier(name)} owner ${APP_USER}`));
+    await applyShim(withDatabase(local.superuserUrl, name));
+    source = withDatabase(local.databaseUrl, name);
+    await migrate(source, { quiet: true });
+    cleanup = async () => {
+      await withClient(local.rootUrl, (c) => c.query(`drop database ${pg.escapeIdentifier(name)} with (force)`));
+      if (!local.wasRunning) stopLocalDatabase();
+    };
+  }
+  try {
+    const types = await generateDatabaseTypes(source);
+    await writeFile(join(PROJECT_ROOT, TYPES_FILE), types);
+    console.log(`wrote ${TYPES_FILE}`);
+  } finally {
+    await cleanup();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

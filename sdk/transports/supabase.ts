@@ -1,0 +1,58 @@
+/**
+ * Transport over supabase-js, for code that only has the project URL and the
+ * service-role key (edge functions). Every call is one PostgREST request, i.e.
+ * its own transaction.
+ */
+import type { SupabaseClient } from '@supabase/supabase-js';
+import { ScrapeguardError, toScrapeguardError } from '../errors.js';
+import type { ChangeContext, ChangeContextScope, ReturnShape, RpcArgs, SelectOptions, Transport } from '../transport.js';
+
+interface PostgrestErrorLike {
+  code?: string;
+  message: string;
+  details?: string | null;
+  hint?: string | null;
+}
+
+function mapError(error: PostgrestErrorLike): unknown {
+  return toScrapeguardError({
+    code: error.code,
+    message: error.message,
+    detail: error.details ?? undefined,
+    hint: error.hint ?? undefined,
+  });
+}
+
+/** The subset of SupabaseClient this transport uses (keeps tests free of a live server). */
+export type SupabaseLike = Pick<SupabaseClient, 'rpc' | 'from'>;
+
+export class SupabaseTransport implements Transport {
+  constructor(private readonly client: SupabaseLike) {}
+
+  async rpc<T>(fn: string, args: RpcArgs, shape: ReturnShape): Promise<T> {
+    const { data, error } = await this.client.rpc(fn, args);
+    if (error) throw mapError(error);
+    if (shape === 'rows') return (data ?? []) as T;
+    return (data ?? null) as T;
+  }
+
+  async select<T>(relation: string, options: SelectOptions = {}): Promise<T[]> {
+    let query = this.client.from(relation).select('*');
+    for (const [col, value] of Object.entries(options.eq ?? {})) query = query.eq(col, value);
+    if (options.orderBy) query = query.order(options.orderBy.column, { ascending: options.orderBy.ascending !== false });
+    if (options.limit !== undefined) query = query.limit(options.limit);
+    const { data, error } = await query;
+    if (error) throw mapError(error);
+    return (data ?? []) as T[];
+  }
+
+  withChangeContext<T>(_context: ChangeContext, _fn: (tx: ChangeContextScope) => Promise<T>): Promise<T> {
+    return Promise.reject(
+      new ScrapeguardError({
+        message: 'change contexts need one transaction across calls; use the pg transport for writes to events',
+      }),
+    );
+  }
+
+  async close(): Promise<void> {}
+}
