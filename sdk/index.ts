@@ -1,0 +1,41 @@
+export { createScrapeguard, type Scrapeguard, type ScrapeguardOptions } from './client.js';
+export {
+  Breaker,
+  type BreakerMode,
+  type BreakerOptions,
+  type BreakerState,
+  type BreakerStateRow,
+  type Permit,
+  type WithCircuitOptions,
+} from './breaker.js';
+export {
+  RunHandle,
+  Runs,
+  type Engine,
+  type FinishedStatus,
+  type LogBufferOptions,
+  type LogEntry,
+  type LogLevel,
+  type Metadata,
+  type RunLogger,
+  type RunOutcome,
+  type RunRow,
+  type RunStatus,
+  type StartRunOptions,
+} from './runs.js';
+export { History, type EventRow, type RevisionRow } from './history.js';
+export { Health, type FleetHealthRow } from './health.js';
+export {
+  CircuitOpenError,
+  PermissionDeniedError,
+  RunAlreadyFinishedError,
+  ScrapeguardError,
+  toScrapeguardError,
+  UnknownRunError,
+  UnknownSourceError,
+  ValidationError,
+} from './errors.js';
+export type { ChangeContext, ChangeContextScope, ReturnShape, RpcArgs, SelectOptions, Transport } from './transport.js';
+export { PgTransport, type PgTransportOptions } from './transports/pg.js';
+export { SupabaseTransport, type SupabaseLike } from './transports/supabase.js';
+export type { Database, Json } from './database.types.js';
