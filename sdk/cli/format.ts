@@ -1,0 +1,68 @@
+/** Small presentation helpers for the CLI: tables (cli-table3) and colours (picocolors). */
+import Table from 'cli-table3';
+import pc from 'picocolors';
+
+export function table(head: string[], rows: (string | number)[][]): string {
+  const t = new Table({ head: head.map((h) => pc.bold(h)), style: { head: [], border: [] } });
+  for (const r of rows) t.push(r.map((c) => String(c)));
+  return t.toString();
+}
+
+const STATE_COLOURS: Record<string, (s: string) => string> = {
+  closed: pc.green,
+  half_open: pc.yellow,
+  open: pc.red,
+  forced_open: pc.magenta,
+  disabled: pc.gray,
+};
+
+export function state(s: string | null | undefined): string {
+  if (!s) return pc.gray('—');
+  return (STATE_COLOURS[s] ?? ((x: string) => x))(s);
+}
+
+const STATUS_COLOURS: Record<string, (s: string) => string> = {
+  succeeded: pc.green,
+  partial: pc.yellow,
+  failed: pc.red,
+  cancelled: pc.gray,
+  running: pc.cyan,
+};
+
+export function status(s: string | null | undefined): string {
+  if (!s) return pc.gray('—');
+  return (STATUS_COLOURS[s] ?? ((x: string) => x))(s);
+}
+
+const LEVEL_COLOURS: Record<string, (s: string) => string> = {
+  debug: pc.gray,
+  info: pc.blue,
+  warn: pc.yellow,
+  error: pc.red,
+};
+
+export function level(s: string): string {
+  return (LEVEL_COLOURS[s] ?? ((x: string) => x))(s);
+}
+
+export function pct(v: unknown): string {
+  if (v === null || v === undefined) return pc.gray('—');
+  return `${Math.round(Number(v) * 10) / 10}%`;
+}
+
+export function ms(v: unknown): string {
+  if (v === null || v === undefined) return pc.gray('—');
+  const n = Number(v);
+  return n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`;
+}
+
+export function time(v: unknown): string {
+  if (v === null || v === undefined) return pc.gray('—');
+  const d = new Date(String(v));
+  return Number.isNaN(d.getTime()) ? String(v) : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+export function json(v: unknown): string {
+  if (v === null || v === undefined) return pc.gray('null');
+  return JSON.stringify(v);
+}
