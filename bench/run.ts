@@ -1,0 +1,86 @@
+/**
+ * `npm run bench`: runs every benchmark in bench/ (each a standalone script that
+ * starts its own throwaway PostgreSQL, measures ratios against a baseline taken in
+ * the same run, and writes bench/results/<name>.json), then writes bench/RESULTS.md.
+ * `npm run bench -- revisions` runs only the named ones.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../scripts/lib/paths.js';
+
+interface Row {
+  name: string;
+  baseline: number | string;
+  measured: number | string;
+  ratio: number;
+  goal: string;
+  unit?: string;
+  notes?: string;
+  pass?: boolean;
+}
+
+interface Result {
+  title: string;
+  server?: string;
+  rows: Row[];
+}
+
+const benchDir = join(PROJECT_ROOT, 'bench');
+const resultsDir = join(benchDir, 'results');
+const wanted = process.argv.slice(2);
+const benches = readdirSync(benchDir)
+  .filter((f) => f.endsWith('.ts') && f !== 'run.ts')
+  .map((f) => f.replace(/\.ts$/, ''))
+  .filter((n) => wanted.length === 0 || wanted.includes(n))
+  .sort();
+
+let failed = 0;
+for (const name of benches) {
+  console.log(`\n=== bench/${name}.ts ===`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(benchDir, `${name}.ts`)], { stdio: 'inherit', cwd: PROJECT_ROOT });
+  if (r.status !== 0) {
+    failed += 1;
+    console.error(`bench/${name}.ts failed (exit ${r.status})`);
+  }
+}
+
+/** Goals are written like "≥ 0.7" or "≤ 1.5×". */
+function meets(ratio: number, goal: string): boolean | undefined {
+  const m = /([≤≥<>]=?)\s*([\d.]+)/.exec(goal);
+  if (!m) return undefined;
+  const target = Number(m[2]);
+  return m[1]?.startsWith('≥') || m[1]?.startsWith('>') ? ratio >= target : ratio <= target;
+}
+
+const results: Result[] = existsSync(resultsDir)
+  ? readdirSync(resultsDir).filter((f) => f.endsWith('.json')).sort()
+      .map((f) => JSON.parse(readFileSync(join(resultsDir, f), 'utf8')) as Result)
+  : [];
+
+const lines = [
+  '# Benchmark results',
+  '',
+  `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}. Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ` +
+    `${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
+  'Every ratio compares two measurements taken in the same run on the same server, so machine noise cancels out;',
+  'absolute times are shown for context only.',
+  '',
+];
+for (const res of results) {
+  lines.push(`## ${res.title}`, '');
+  if (res.server) lines.push(`Server: ${res.server}`, '');
+  lines.push('| measurement | baseline | measured | ratio | goal | met | notes |', '|---|---|---|---|---|---|---|');
+  for (const row of res.rows) {
+    const ok = row.pass ?? meets(row.ratio, row.goal);
+    const unit = row.unit ? ` ${row.unit}` : '';
+    lines.push(
+      `| ${row.name} | ${row.baseline}${unit} | ${row.measured}${unit} | ${row.ratio.toFixed(2)} | ${row.goal} | ${ok === undefined ? '' : ok ? 'yes' : 'no'} | ${row.notes ?? ''} |`,
+    );
+  }
+  lines.push('');
+}
+writeFileSync(join(benchDir, 'RESULTS.md'), lines.join('\n'));
+console.log(`\nwrote bench/RESULTS.md (${results.length} benchmark files)`);
+process.exit(failed > 0 ? 1 : 0);
