@@ -1,0 +1,27 @@
+/**
+ * The committed migrations in the Supabase CLI's format:
+ * supabase/migrations/<14-digit timestamp>_<name>.sql, so `supabase db push` can apply
+ * them. Timestamps are derived from the migration number (not the clock) so the export
+ * is reproducible: 000007 → 20260101000007.
+ */
+import { committedMigrations } from './migrations.js';
+
+export const EXPORT_DIR = 'supabase/migrations';
+const EPOCH = '20260101';
+
+export interface ExportedMigration {
+  filename: string;
+  content: string;
+}
+
+export function supabaseMigrations(): ExportedMigration[] {
+  return committedMigrations().map((m) => {
+    const name = m.filename.replace(/^\d{6}-/, '').replace(/\.sql$/, '').replace(/-/g, '_');
+    return {
+      filename: `${EPOCH}${m.number}_${name}.sql`,
+      content:
+        `-- scrapeguard migration ${m.number} (exported from migrations/committed/${m.filename} by npm run export:supabase).\n` +
+        `-- Down script: migrations/rollback/${m.number}.sql\n\n${m.body}`,
+    };
+  });
+}
