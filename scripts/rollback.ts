@@ -1,0 +1,39 @@
+/**
+ * `npm run rollback`: undoes the newest applied committed migration on DATABASE_URL
+ * (or the local database): runs migrations/rollback/NNNNNN.sql and removes the
+ * migration's row from graphile_migrate.migrations, in one transaction. Run it again
+ * to go back further; `npm run migrate` re-applies.
+ */
+import { readFileSync } from 'node:fs';
+import { ensureLocalDatabase, withClient } from './lib/database.js';
+import { committedMigrations } from './lib/migrations.js';
+
+async function main(): Promise<void> {
+  const url = process.env.DATABASE_URL ?? (await ensureLocalDatabase()).databaseUrl;
+  await withClient(url, async (c) => {
+    const latest = await c.query<{ filename: string; hash: string }>(
+      `select filename, hash from graphile_migrate.migrations
+        where hash not in (select previous_hash from graphile_migrate.migrations where previous_hash is not null)`,
+    );
+    const row = latest.rows[0];
+    if (!row) throw new Error('no applied migration to roll back');
+    const m = committedMigrations().find((x) => x.filename === row.filename);
+    if (!m) throw new Error(`${row.filename} is applied but not in migrations/committed`);
+    await c.query('begin');
+    try {
+      await c.query("set local search_path = pg_catalog; set local lock_timeout = '10s'");
+      await c.query(readFileSync(m.rollbackFile, 'utf8'));
+      await c.query('delete from graphile_migrate.migrations where hash = $1', [row.hash]);
+      await c.query('commit');
+    } catch (err) {
+      await c.query('rollback');
+      throw err;
+    }
+    console.log(`rolled back ${m.filename}`);
+  });
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
