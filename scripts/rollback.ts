@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     );
     const row = latest.rows[0];
     if (!row) throw new Error('no applied migration to roll back');
-    const m = committedMigrations().find((x) => x.filename === row.filename);
+    const m = committedMigrations().find((x) => x.number === row.filename.slice(0, 6));
     if (!m) throw new Error(`${row.filename} is applied but not in migrations/committed`);
     await c.query('begin');
     try {
