@@ -24,7 +24,7 @@ export {
   type StartRunOptions,
 } from './runs.js';
 export { History, type EventRow, type RevisionRow } from './history.js';
-export { Health, type FleetHealthRow } from './health.js';
+export { Health, type FleetHealthOptions, type FleetHealthRow } from './health.js';
 export {
   CircuitOpenError,
   PermissionDeniedError,

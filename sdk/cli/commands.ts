@@ -26,16 +26,17 @@ export async function resolveSource(sg: Scrapeguard, ref: string): Promise<Sourc
 export async function statusCommand(sg: Scrapeguard): Promise<string> {
   const rows = await sg.health.fleet();
   return fmt.table(
-    ['source', 'breaker', 'failures', 'last run', 'last status', 'success 24h', 'p95', 'coverage'],
+    ['source', 'breaker', 'failures', 'last run', 'last status', 'success 24h', `success last runs`, 'p95', 'coverage'],
     rows.map((r) => [
-      String(r.source_name),
-      fmt.state(r.breaker_state as string | null),
-      String(r.failure_count ?? 0),
-      fmt.time(r.last_run_at),
-      fmt.status(r.last_run_status as string | null),
-      fmt.pct(r.success_rate_24h),
+      r.source_name,
+      fmt.state(r.breaker_state),
+      String(r.breaker_failure_count ?? 0),
+      fmt.time(r.last_run_started_at),
+      fmt.status(r.last_run_status),
+      fmt.rate(r.recent_success_rate, r.recent_runs),
+      fmt.rate(r.last_n_success_rate, r.last_n_runs),
       fmt.ms(r.p95_duration_ms),
-      fmt.pct(r.mean_coverage),
+      fmt.pct(r.mean_field_coverage),
     ]),
   );
 }

@@ -66,3 +66,10 @@ export function json(v: unknown): string {
   if (v === null || v === undefined) return pc.gray('null');
   return JSON.stringify(v);
 }
+
+/** A success rate (percent, 0–100) over n runs, coloured by how healthy it is. */
+export function rate(v: number | null | undefined, n: number): string {
+  if (v === null || v === undefined || n === 0) return pc.gray('—');
+  const text = `${Math.round(v)}% of ${n}`;
+  return v >= 90 ? pc.green(text) : v >= 50 ? pc.yellow(text) : pc.red(text);
+}
