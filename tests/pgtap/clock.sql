@@ -1,7 +1,7 @@
 -- scrapeguard.clock(): wall clock unless frozen per transaction or shared-offset.
 begin;
 set local search_path = public, extensions;
-select plan(8);
+select plan(10);
 
 select has_function('scrapeguard', 'clock', '{}'::name[]);
 select ok(scrapeguard.clock() between clock_timestamp() - interval '1 second' and clock_timestamp(),
@@ -19,6 +19,13 @@ select ok(scrapeguard.clock() between clock_timestamp() + interval '59 minutes' 
   'unfrozen, the offset stays');
 select ok(abs(extract(epoch from scrapeguard.reset_clock() - clock_timestamp())) < 1, 'reset_clock returns to the wall clock');
 select throws_ok($$insert into scrapeguard.clock_control (id) values (false)$$, '23514', null, 'there is only one clock row');
+
+set local role service_role;
+select lives_ok($$select scrapeguard.advance_clock('1 minute')$$, 'the service role may move the shared clock');
+reset role;
+set local role authenticated;
+select throws_ok($$select scrapeguard.advance_clock('1 minute')$$, '42501', null, 'authenticated users may not');
+reset role;
 
 select * from finish();
 rollback;
