@@ -1,0 +1,67 @@
+/** Every SQLSTATE scrapeguard raises arrives as its typed error class, over the pg transport. */
+import { randomUUID } from 'node:crypto';
+import { describe, expect, test } from 'vitest';
+import pg from 'pg';
+import {
+  createScrapeguard,
+  PermissionDeniedError,
+  RunAlreadyFinishedError,
+  ScrapeguardError,
+  UnknownRunError,
+  UnknownSourceError,
+  ValidationError,
+} from '../../sdk/index.js';
+import { sdkFixture } from './support.js';
+
+const f = await sdkFixture();
+
+describe('error mapping by SQLSTATE', () => {
+  test('SG001 unknown source → UnknownSourceError', async () => {
+    const err = await f.sg.breaker.recordFailure(randomUUID(), 'boom').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnknownSourceError);
+    expect((err as ScrapeguardError).code).toBe('SG001');
+  });
+
+  test('SG002 unknown run → UnknownRunError', async () => {
+    const err = await f.sg.transport
+      .rpc('finish_run', { run_id: randomUUID(), status: 'succeeded' }, 'row')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnknownRunError);
+  });
+
+  test('SG003 finishing twice → RunAlreadyFinishedError', async () => {
+    const source = await f.createSource('Twice');
+    const run = await f.sg.runs.start({ sourceId: source, engine: 'api' }, { intervalMs: 0 });
+    await run.finish({ status: 'succeeded' });
+    await expect(run.finish({ status: 'failed' })).rejects.toBeInstanceOf(RunAlreadyFinishedError);
+  });
+
+  test('22023 invalid value → ValidationError', async () => {
+    const source = await f.createSource('Bad engine');
+    const err = await f.sg.transport
+      .rpc('start_run', { source_id: source, engine: 'curl' }, 'scalar')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ScrapeguardError).code).toBe('22023');
+  });
+
+  test('22004 missing argument → ValidationError', async () => {
+    await expect(f.sg.breaker.force(null as unknown as string, 'auto')).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  test('42501 as anon → PermissionDeniedError', async () => {
+    const pool = new pg.Pool({ connectionString: f.db.appUrl, max: 1, options: '-c role=anon' });
+    const anon = createScrapeguard({ pool });
+    try {
+      await expect(anon.breaker.recordFailure(randomUUID())).rejects.toBeInstanceOf(PermissionDeniedError);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  test('errors that are not scrapeguard SQLSTATEs stay ScrapeguardError with their code', async () => {
+    const err = await f.sg.transport.rpc('no_such_function', {}, 'scalar').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ScrapeguardError);
+    expect((err as ScrapeguardError).code).toBe('42883');
+  });
+});
