@@ -14,13 +14,24 @@ function ident(name: string): string {
   return `"${name}"`;
 }
 
-/** Same value shapes as PostgREST returns: timestamps as text, bigint/numeric as numbers. */
-const TEXT_TYPES = new Set([1082, 1114, 1184]); // date, timestamp, timestamptz
+/**
+ * Same value shapes as PostgREST returns (JSON): timestamps as ISO-8601 text
+ * ("2026-01-01T08:00:00.123456+00:00", microseconds kept), intervals as PostgreSQL
+ * prints them ("01:00:00"), bigint/numeric as numbers.
+ */
+const DATE = 1082;
+const INTERVAL = 1186;
+const TIMESTAMP_TYPES = new Set([1114, 1184]); // timestamp, timestamptz
 const NUMBER_TYPES = new Set([20, 1700]); // int8, numeric
+
+function isoTimestamp(v: string): string {
+  return v.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00');
+}
 
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (TEXT_TYPES.has(oid)) return (v: string) => v;
+    if (oid === DATE || oid === INTERVAL) return (v: string) => v;
+    if (TIMESTAMP_TYPES.has(oid)) return isoTimestamp;
     if (NUMBER_TYPES.has(oid)) return (v: string) => Number(v);
     return pg.types.getTypeParser(oid, format);
   },

@@ -1,0 +1,89 @@
+/**
+ * supabase-js transport: a CONTRACT TEST against a PostgREST stand-in (see
+ * postgrest-standin.ts), not against PostgREST itself, which cannot be installed on
+ * these machines. It checks the requests the transport sends (paths, methods, named
+ * arguments as JSON, filters, the service key as apikey and bearer) and that it returns
+ * exactly what the pg transport returns for the same calls on the same database.
+ */
+import { createClient } from '@supabase/supabase-js';
+import { describe, expect, test } from 'vitest';
+import { CircuitOpenError, createScrapeguard, PermissionDeniedError, UnknownSourceError, type Database } from '../../sdk/index.js';
+import { makeJwt, PostgrestStandIn } from './postgrest-standin.js';
+import { sdkFixture } from './support.js';
+
+const f = await sdkFixture();
+const standIn = new PostgrestStandIn(f.pool);
+const serviceKey = makeJwt({ role: 'service_role', iss: 'supabase' });
+
+/** Realtime is not used by the transport; Node 20 has no WebSocket, so give it one that refuses. */
+class NoRealtime {
+  constructor() {
+    throw new Error('realtime is not used in these tests');
+  }
+}
+
+function supabaseWith(key: string) {
+  return createClient<Database>('http://project.supabase.test', key, {
+    global: { fetch: standIn.fetch },
+    auth: { persistSession: false, autoRefreshToken: false },
+    realtime: { transport: NoRealtime as never },
+  });
+}
+
+const viaSupabase = createScrapeguard({ supabase: supabaseWith(serviceKey) });
+
+describe('supabase-js transport (contract test against a PostgREST stand-in)', () => {
+  test('an RPC is a POST to /rpc/<name> with named arguments and the service key', async () => {
+    const source = await f.createSource('Contract Source');
+    standIn.requests.length = 0;
+    await viaSupabase.breaker.recordFailure(source, 'HTTP 500');
+    const [req] = standIn.requests;
+    expect(req).toMatchObject({
+      method: 'POST',
+      path: '/rpc/record_failure',
+      body: { source_id: source, error: 'HTTP 500', probe_id: null },
+    });
+    expect(req?.headers.apikey).toBe(serviceKey);
+    expect(req?.headers.authorization).toBe(`Bearer ${serviceKey}`);
+  });
+
+  test('a permit check reads the state row with an eq filter, then asks acquire_permit when not closed', async () => {
+    const source = await f.createSource('Contract Permit');
+    for (let i = 0; i < 3; i += 1) await f.sg.breaker.recordFailure(source, 'down');
+    standIn.requests.length = 0;
+    const err = await viaSupabase.breaker.withCircuit(source, async () => 'x').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CircuitOpenError);
+    expect(standIn.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /circuit_breaker_state',
+      'POST /rpc/acquire_permit',
+    ]);
+    expect(standIn.requests[0]?.query).toMatchObject({ source_id: `eq.${source}` });
+  });
+
+  test('results are the same as over the pg transport', async () => {
+    const source = await f.createSource('Contract Same');
+    const run = await f.sg.runs.start({ sourceId: source, engine: 'api' }, { intervalMs: 0 });
+    run.log.info('hello', { n: 1 });
+    await run.finish({ status: 'succeeded', fieldCoverage: 90, eventsFound: 3 });
+    await f.sg.breaker.recordFailure(source, 'once');
+
+    expect(await viaSupabase.runs.list(source)).toEqual(await f.sg.runs.list(source));
+    expect(await viaSupabase.breaker.recordSuccess(source)).toEqual(await f.sg.breaker.recordSuccess(source));
+    expect(await viaSupabase.health.fleet()).toEqual(await f.sg.health.fleet());
+    const permitA = await viaSupabase.breaker.acquire(source);
+    expect(permitA).toEqual(await f.sg.breaker.acquire(source));
+  });
+
+  test('PostgREST errors map to the same typed errors', async () => {
+    const err = await viaSupabase.breaker.recordFailure('00000000-0000-4000-8000-000000000000').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnknownSourceError);
+    const anon = createScrapeguard({ supabase: supabaseWith(makeJwt({ role: 'anon' })) });
+    await expect(anon.breaker.recordFailure('00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(
+      PermissionDeniedError,
+    );
+  });
+
+  test('change contexts need the pg transport', async () => {
+    await expect(viaSupabase.transport.withChangeContext({ runId: null }, async () => 1)).rejects.toThrow(/pg transport/);
+  });
+});
