@@ -1,46 +1,232 @@
 /**
- * `npm run demo`: start the embedded PostgreSQL (or use DATABASE_URL), migrate,
- * seed, and show what is there. Stops what it started.
+ * `npm run demo`: a scraping fleet end to end, on the embedded PostgreSQL (or DATABASE_URL).
+ *
+ * It migrates a fresh database, loads seed.sql, then simulates twelve Macau event
+ * sources scraped by several concurrent workers through the SDK — healthy, flaky,
+ * recovering and dead sources, pages whose events change between scrapes — for eight
+ * simulated hours (the shared scrapeguard clock jumps ten minutes per round), and
+ * prints the fleet, the breaker transitions, and one event's history and earlier state.
+ * It stops what it started.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import pg from 'pg';
+import pc from 'picocolors';
+import { CircuitOpenError, createScrapeguard, type Scrapeguard } from '../sdk/index.js';
+import { historyCommand, statusCommand } from '../sdk/cli/commands.js';
+import { table, time } from '../sdk/cli/format.js';
 import { applyShim, ensureLocalDatabase, migrate, stopLocalDatabase, withClient } from './lib/database.js';
+import { APP_USER } from './lib/local-postgres.js';
 import { PROJECT_ROOT } from './lib/paths.js';
+import { withDatabase } from './lib/test-cluster.js';
+import { demoSources, initialEvents, nextPage, prng, sourceAnswers, type DemoEvent, type DemoSource } from './demo/fleet.js';
+
+const ROUNDS = 48; // × 10 simulated minutes = 8 hours
+const WORKERS = 6;
+const DEMO_DATABASE = 'scrapeguard_demo';
+
+class HttpError extends Error {
+  constructor(readonly status: number) {
+    super(`HTTP ${status}`);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function prepareDatabase(): Promise<{ url: string; stop: () => void }> {
+  if (process.env.DATABASE_URL) {
+    await migrate(process.env.DATABASE_URL, { quiet: true });
+    return { url: process.env.DATABASE_URL, stop: () => {} };
+  }
+  const local = await ensureLocalDatabase();
+  console.log(pc.dim(`embedded PostgreSQL ${local.cluster.major} on 127.0.0.1:${local.cluster.port}, database ${DEMO_DATABASE}`));
+  await withClient(local.rootUrl, async (c) => {
+    await c.query(`drop database if exists ${DEMO_DATABASE} with (force)`);
+    await c.query(`create database ${DEMO_DATABASE} owner ${APP_USER}`);
+  });
+  await applyShim(withDatabase(local.superuserUrl, DEMO_DATABASE));
+  const url = withDatabase(local.databaseUrl, DEMO_DATABASE);
+  await migrate(url, { quiet: true });
+  return { url, stop: () => (local.wasRunning ? undefined : stopLocalDatabase()) };
+}
+
+async function upsertSources(db: pg.Pool, sources: DemoSource[]): Promise<void> {
+  for (const s of sources) {
+    await db.query(
+      `insert into public.event_sources (id, name, base_url, source_type)
+       values ($1, $2, $3, $4)
+       on conflict (id) do update set name = excluded.name, base_url = excluded.base_url`,
+      [s.id, s.name, s.baseUrl, s.engine === 'api' || s.engine === 'feed' ? 'api' : 'website'],
+    );
+  }
+}
+
+/** One scrape of one source by one worker, through withCircuit and a run handle. */
+async function scrape(
+  sg: Scrapeguard,
+  source: DemoSource,
+  pages: Map<string, DemoEvent[]>,
+  worker: string,
+  progress: number,
+  rnd: () => number,
+): Promise<'ok' | 'failed' | 'denied'> {
+  try {
+    await sg.breaker.withCircuit(
+      source.id,
+      async (permit) => {
+        const run = await sg.runs.start(
+          { sourceId: source.id, engine: source.engine, worker, metadata: { probe: permit.probeId !== null } },
+          { intervalMs: 0 },
+        );
+        run.log.debug('permit granted', { state: permit.state, probe: permit.probeId });
+        await sleep(15 + Math.floor(rnd() * 60)); // the fetch
+        if (!sourceAnswers(source.profile, progress, rnd)) {
+          const status = source.profile === 'dead' ? 404 : rnd() < 0.5 ? 503 : 500;
+          run.log.error('fetch failed', { url: source.baseUrl, status });
+          await run.finish({ status: 'failed', errorCode: `HTTP_${status}`, errorMessage: `GET ${source.baseUrl}: HTTP ${status}` });
+          throw new HttpError(status);
+        }
+        const page = nextPage(pages.get(source.id) ?? [], rnd);
+        pages.set(source.id, page);
+        let changed = 0;
+        await run.transaction(async (tx) => {
+          for (const e of page) {
+            const rows = await tx.query(
+              `insert into public.events (id, title, start_time, status, source_url, source_type, price_range, tags, last_scraped_at)
+               values ($1, $2, $3, $4, $5, 'scraped', $6::int[], $7::text[], now())
+               on conflict (id) do update set title = excluded.title, start_time = excluded.start_time,
+                 status = excluded.status, price_range = excluded.price_range, tags = excluded.tags,
+                 last_scraped_at = excluded.last_scraped_at
+               returning (xmax <> 0) as updated`,
+              [e.id, e.title, e.startTime, e.status, e.sourceUrl, e.priceRange ? `{${e.priceRange.join(',')}}` : null, `{${e.tags.join(',')}}`],
+            );
+            if (rows[0]?.updated) changed += 1;
+          }
+        }, `scraper:${worker}`);
+        const missing = page.filter((e) => !e.priceRange).length;
+        const coverage = Math.round((100 - (missing / page.length) * 25 - rnd() * 5) * 10) / 10;
+        run.log.info('page scraped', { events: page.length, coverage });
+        if (missing > 0) run.log.warn('events without a price', { count: missing });
+        await run.finish({
+          status: missing > 1 ? 'partial' : 'succeeded',
+          fieldCoverage: coverage,
+          eventsFound: page.length,
+          eventsUpdated: changed,
+          eventsSkipped: page.length - changed,
+        });
+      },
+      { worker },
+    );
+    return 'ok';
+  } catch (err) {
+    if (err instanceof CircuitOpenError) return 'denied';
+    if (err instanceof HttpError) return 'failed';
+    throw err;
+  }
+}
+
+async function simulate(sg: Scrapeguard, db: pg.Pool, sources: DemoSource[]): Promise<void> {
+  const pages = new Map(sources.map((s, i) => [s.id, initialEvents(s, i)]));
+  const rnd = prng(42);
+  const bar = new cliProgress.SingleBar(
+    {
+      format: ' {bar} {percentage}% | {value}/{total} rounds | sim {clock} | runs {runs} ok {ok} failed {failed} skipped {denied} | open breakers {open}',
+      noTTYOutput: true,
+      notTTYSchedule: 4000,
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const totals = { runs: 0, ok: 0, failed: 0, denied: 0 };
+  bar.start(ROUNDS, 0, { ...totals, clock: '', open: 0 });
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const queue = [...sources];
+    await Promise.all(
+      Array.from({ length: WORKERS }, async (_, w) => {
+        for (let s = queue.shift(); s; s = queue.shift()) {
+          const outcome = await scrape(sg, s, pages, `worker-${w + 1}`, round / ROUNDS, rnd);
+          totals[outcome] += 1;
+          if (outcome !== 'denied') totals.runs += 1;
+        }
+      }),
+    );
+    const { rows } = await db.query<{ clock: string; open: number }>(
+      `select to_char(scrapeguard.advance_clock('10 minutes') at time zone 'Asia/Macau', 'HH24:MI') as clock,
+              (select count(*)::int from public.circuit_breaker_state where state <> 'closed') as open`,
+    );
+    bar.update(round + 1, { ...totals, clock: rows[0]?.clock ?? '', open: rows[0]?.open ?? 0 });
+  }
+  bar.stop();
+}
+
+async function report(sg: Scrapeguard, db: pg.Pool, demoStart: string): Promise<void> {
+  console.log(`\n${pc.bold('Fleet')} (scrapeguard status)`);
+  console.log(await statusCommand(sg));
+
+  const transitions = await db.query<{ at: string; source: string; from_state: string; to_state: string; reason: string; open_until: string | null; worker: string | null }>(
+    `select t.at, s.name as source, t.from_state, t.to_state, t.reason, t.open_until, t.worker
+       from public.circuit_breaker_transitions t join public.event_sources s on s.id = t.source_id
+      where t.at >= $1 order by t.at, t.id`,
+    [demoStart],
+  );
+  console.log(`\n${pc.bold('Breaker transitions')} (${transitions.rowCount} in 8 simulated hours)`);
+  console.log(
+    table(
+      ['at', 'source', 'from → to', 'reason', 'open until', 'worker'],
+      transitions.rows.map((t) => [time(t.at), t.source, `${t.from_state} → ${t.to_state}`, t.reason, time(t.open_until), t.worker ?? '']),
+    ),
+  );
+
+  const { rows } = await db.query<{ event_id: string; title: string; first_change: string }>(
+    `select r.event_id, e.title, min(r.changed_at) filter (where r.operation = 'update') as first_change
+       from public.event_revisions r join public.events e on e.id = r.event_id
+      where r.run_id is not null
+      group by r.event_id, e.title
+      order by count(*) desc, r.event_id limit 1`,
+  );
+  const pick = rows[0];
+  if (!pick) return;
+  console.log(`\n${pc.bold('History of one event')}: ${pick.title}`);
+  console.log(await historyCommand(sg, pick.event_id));
+  const before = new Date(new Date(pick.first_change).getTime() - 1000);
+  const then = await sg.history.asOf(pick.event_id, before);
+  const now = await sg.history.asOf(pick.event_id, new Date(Date.now() + 3600_000 * 24));
+  console.log(`\n${pc.bold('As of')} ${time(before.toISOString())} (just before its first change) and now:`);
+  const fields = ['title', 'start_time', 'status', 'price_range', 'tags'] as const;
+  console.log(
+    table(
+      ['field', 'then', 'now'],
+      fields.map((f) => [f, JSON.stringify(then?.[f] ?? null), JSON.stringify(now?.[f] ?? null)]),
+    ),
+  );
+}
 
 async function main(): Promise<void> {
   const started = Date.now();
-  let url = process.env.DATABASE_URL;
-  let startedLocal = false;
-  if (!url) {
-    const local = await ensureLocalDatabase();
-    await applyShim(local.superuserUrl);
-    url = local.databaseUrl;
-    startedLocal = !local.wasRunning;
-    console.log(`embedded PostgreSQL ${local.cluster.major} on port ${local.cluster.port}`);
-  }
+  const target = await prepareDatabase();
+  const db = new pg.Pool({ connectionString: target.url, max: WORKERS + 2, options: '-c role=service_role' });
+  const sg = createScrapeguard({ pool: db });
   try {
-    await migrate(url, { quiet: true });
     const seed = await readFile(join(PROJECT_ROOT, 'seed.sql'), 'utf8');
-    await withClient(url, async (c) => {
-      await c.query(seed);
-      const sources = await c.query<{ name: string; base_url: string; is_active: boolean }>(
-        'select name, base_url, is_active from public.event_sources order by name',
-      );
-      console.log('\nevent sources:');
-      console.table(sources.rows);
-      const events = await c.query<{ title: string; start_time: Date; status: string }>(
-        'select title, start_time, status from public.events order by start_time',
-      );
-      console.log('events:');
-      console.table(events.rows);
-    });
+    await withClient(target.url, (c) => c.query(seed));
+    const sources = demoSources();
+    await upsertSources(db, sources);
+    const { rows } = await db.query<{ start: string }>(`select scrapeguard.reset_clock()::text as start`);
+    const demoStart = rows[0]!.start;
+    console.log(`${pc.bold('Simulating')} ${sources.length} sources × ${ROUNDS} rounds of 10 minutes with ${WORKERS} concurrent workers`);
+    await simulate(sg, db, sources);
+    await report(sg, db, demoStart);
+    await db.query('select scrapeguard.reset_clock()');
   } finally {
-    if (startedLocal) stopLocalDatabase();
+    await sg.close();
+    await db.end();
+    target.stop();
   }
-  console.log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(pc.dim(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s`));
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
+  console.error(err instanceof Error ? err.stack ?? err.message : err);
   process.exit(1);
 });
