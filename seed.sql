@@ -17,7 +17,7 @@ insert into seed_sources values
   ('Old Macau Listings Portal', 'https://listings.oldmacau.example/events', 'website', 'firecrawl', 'dead');
 
 -- The same id scheme as the demo (scripts/demo/fleet.ts): md5 of a name, shaped as a UUID.
-create function pg_temp.seed_id(name text) returns uuid language sql immutable as $$
+create or replace function pg_temp.seed_id(name text) returns uuid language sql immutable as $$
   select (substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || '-a' || substr(h, 18, 3)
           || '-' || substr(h, 21, 12))::uuid
     from (select md5('scrapeguard-demo:' || name) as h) x
