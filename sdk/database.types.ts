@@ -15,6 +15,134 @@ export type Database = {
   }
   public: {
     Tables: {
+      circuit_breaker_state: {
+        Row: {
+          backoff_multiplier: number
+          failure_count: number
+          failure_threshold: number
+          jitter: number
+          last_error: string | null
+          last_failure_at: string | null
+          last_success_at: string | null
+          max_open_duration: string
+          open_duration: string
+          open_until: string | null
+          opened_count: number
+          probe_id: string | null
+          probe_lease: string
+          probe_lease_until: string | null
+          probe_worker: string | null
+          source_id: string
+          state: string
+          state_changed_at: string
+          updated_at: string
+          version: number
+        }
+        Insert: {
+          backoff_multiplier?: number
+          failure_count?: number
+          failure_threshold?: number
+          jitter?: number
+          last_error?: string | null
+          last_failure_at?: string | null
+          last_success_at?: string | null
+          max_open_duration?: string
+          open_duration?: string
+          open_until?: string | null
+          opened_count?: number
+          probe_id?: string | null
+          probe_lease?: string
+          probe_lease_until?: string | null
+          probe_worker?: string | null
+          source_id: string
+          state?: string
+          state_changed_at?: string
+          updated_at?: string
+          version?: number
+        }
+        Update: {
+          backoff_multiplier?: number
+          failure_count?: number
+          failure_threshold?: number
+          jitter?: number
+          last_error?: string | null
+          last_failure_at?: string | null
+          last_success_at?: string | null
+          max_open_duration?: string
+          open_duration?: string
+          open_until?: string | null
+          opened_count?: number
+          probe_id?: string | null
+          probe_lease?: string
+          probe_lease_until?: string | null
+          probe_worker?: string | null
+          source_id?: string
+          state?: string
+          state_changed_at?: string
+          updated_at?: string
+          version?: number
+        }
+        Relationships: [
+          {
+            foreignKeyName: "circuit_breaker_state_source_id_fkey"
+            columns: ["source_id"]
+            referencedRelation: "event_sources"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      circuit_breaker_transitions: {
+        Row: {
+          at: string
+          failure_count: number
+          from_state: string
+          id: number
+          open_until: string | null
+          opened_count: number
+          probe_id: string | null
+          reason: string
+          source_id: string
+          to_state: string
+          version: number
+          worker: string | null
+        }
+        Insert: {
+          at?: string
+          failure_count: number
+          from_state: string
+          id?: never
+          open_until?: string | null
+          opened_count: number
+          probe_id?: string | null
+          reason: string
+          source_id: string
+          to_state: string
+          version: number
+          worker?: string | null
+        }
+        Update: {
+          at?: string
+          failure_count?: number
+          from_state?: string
+          id?: never
+          open_until?: string | null
+          opened_count?: number
+          probe_id?: string | null
+          reason?: string
+          source_id?: string
+          to_state?: string
+          version?: number
+          worker?: string | null
+        }
+        Relationships: [
+          {
+            foreignKeyName: "circuit_breaker_transitions_source_id_fkey"
+            columns: ["source_id"]
+            referencedRelation: "event_sources"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       event_sources: {
         Row: {
           base_url: string
@@ -207,7 +335,178 @@ export type Database = {
       [_ in never]: never
     }
     Functions: {
-      [_ in never]: never
+      acquire_permit: {
+        Args: { source_id: string; worker?: string }
+        Returns: {
+          allowed: boolean
+          probe_id: string
+          retry_at: string
+          state: string
+        }[]
+      }
+      configure_breaker: {
+        Args: {
+          backoff_multiplier?: number
+          failure_threshold?: number
+          jitter?: number
+          max_open_duration?: string
+          open_duration?: string
+          probe_lease?: string
+          source_id: string
+        }
+        Returns: {
+          backoff_multiplier: number
+          failure_count: number
+          failure_threshold: number
+          jitter: number
+          last_error: string | null
+          last_failure_at: string | null
+          last_success_at: string | null
+          max_open_duration: string
+          open_duration: string
+          open_until: string | null
+          opened_count: number
+          probe_id: string | null
+          probe_lease: string
+          probe_lease_until: string | null
+          probe_worker: string | null
+          source_id: string
+          state: string
+          state_changed_at: string
+          updated_at: string
+          version: number
+        }
+        SetofOptions: {
+          from: "*"
+          to: "circuit_breaker_state"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      force_breaker: {
+        Args: { mode: string; source_id: string }
+        Returns: {
+          backoff_multiplier: number
+          failure_count: number
+          failure_threshold: number
+          jitter: number
+          last_error: string | null
+          last_failure_at: string | null
+          last_success_at: string | null
+          max_open_duration: string
+          open_duration: string
+          open_until: string | null
+          opened_count: number
+          probe_id: string | null
+          probe_lease: string
+          probe_lease_until: string | null
+          probe_worker: string | null
+          source_id: string
+          state: string
+          state_changed_at: string
+          updated_at: string
+          version: number
+        }
+        SetofOptions: {
+          from: "*"
+          to: "circuit_breaker_state"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      record_failure: {
+        Args: { error?: string; probe_id?: string; source_id: string }
+        Returns: {
+          backoff_multiplier: number
+          failure_count: number
+          failure_threshold: number
+          jitter: number
+          last_error: string | null
+          last_failure_at: string | null
+          last_success_at: string | null
+          max_open_duration: string
+          open_duration: string
+          open_until: string | null
+          opened_count: number
+          probe_id: string | null
+          probe_lease: string
+          probe_lease_until: string | null
+          probe_worker: string | null
+          source_id: string
+          state: string
+          state_changed_at: string
+          updated_at: string
+          version: number
+        }
+        SetofOptions: {
+          from: "*"
+          to: "circuit_breaker_state"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      record_success: {
+        Args: { probe_id?: string; source_id: string }
+        Returns: {
+          backoff_multiplier: number
+          failure_count: number
+          failure_threshold: number
+          jitter: number
+          last_error: string | null
+          last_failure_at: string | null
+          last_success_at: string | null
+          max_open_duration: string
+          open_duration: string
+          open_until: string | null
+          opened_count: number
+          probe_id: string | null
+          probe_lease: string
+          probe_lease_until: string | null
+          probe_worker: string | null
+          source_id: string
+          state: string
+          state_changed_at: string
+          updated_at: string
+          version: number
+        }
+        SetofOptions: {
+          from: "*"
+          to: "circuit_breaker_state"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      reset_breaker: {
+        Args: { source_id: string }
+        Returns: {
+          backoff_multiplier: number
+          failure_count: number
+          failure_threshold: number
+          jitter: number
+          last_error: string | null
+          last_failure_at: string | null
+          last_success_at: string | null
+          max_open_duration: string
+          open_duration: string
+          open_until: string | null
+          opened_count: number
+          probe_id: string | null
+          probe_lease: string
+          probe_lease_until: string | null
+          probe_worker: string | null
+          source_id: string
+          state: string
+          state_changed_at: string
+          updated_at: string
+          version: number
+        }
+        SetofOptions: {
+          from: "*"
+          to: "circuit_breaker_state"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
     }
     Enums: {
       [_ in never]: never

@@ -38,10 +38,17 @@ create table if not exists public.scraping_runs (
     ((round(extract(epoch from (finished_at - started_at)) * 1000))::bigint) stored,
   field_coverage numeric(5, 2)
     constraint scraping_runs_field_coverage_check check (field_coverage between 0 and 100),
+  -- Per-run counts of events: integer like scrape_jobs' (far below 2^31 per run), and
+  -- numbers, not strings, for JavaScript clients (node-pg returns bigint as a string).
+  -- squawk-ignore prefer-bigint-over-int
   events_found integer not null default 0,
+  -- squawk-ignore prefer-bigint-over-int
   events_created integer not null default 0,
+  -- squawk-ignore prefer-bigint-over-int
   events_updated integer not null default 0,
+  -- squawk-ignore prefer-bigint-over-int
   events_skipped integer not null default 0,
+  -- squawk-ignore prefer-bigint-over-int
   events_failed integer not null default 0,
   error_code text,
   error_message text,
@@ -198,9 +205,8 @@ $fk$;
 ------------------------------------------------------------------------------
 
 create table if not exists public.scraping_logs (
-  -- Insertion order within a run (logged_at can repeat); not a key: logs are
-  -- append-only and never addressed one by one, and a unique index per
-  -- partition would only slow ingest.
+  -- Insertion order within a run (logged_at can repeat). The key is (id, logged_at)
+  -- because a partitioned table's key must contain the partition key.
   id bigint generated always as identity,
   run_id uuid not null
     constraint scraping_logs_run_id_fkey references public.scraping_runs (id) on delete cascade,
@@ -211,12 +217,13 @@ create table if not exists public.scraping_logs (
   metadata jsonb not null default '{}'::jsonb
     constraint scraping_logs_metadata_check
       check (jsonb_typeof(metadata) = 'object' and octet_length(metadata::text) <= 8192),
-  logged_at timestamptz not null default scrapeguard.clock()
+  logged_at timestamptz not null default scrapeguard.clock(),
+  constraint scraping_logs_pkey primary key (id, logged_at)
 ) partition by range (logged_at);
 
 comment on table public.scraping_logs is
   'Log lines of scraping runs (append_logs). Daily range partitions (UTC days) in schema scrapeguard, plus a default partition; kept 30 days (scrapeguard.drop_expired_logs drops whole partitions).';
-comment on column public.scraping_logs.id is 'Insertion order (identity); logs have no primary key.';
+comment on column public.scraping_logs.id is 'Insertion order (identity); with logged_at the primary key.';
 comment on column public.scraping_logs.run_id is
   'The run. ON DELETE CASCADE: pruning a run removes whatever logs it still has.';
 comment on column public.scraping_logs.metadata is 'JSON object, at most 8 KiB as JSON text.';
@@ -321,9 +328,17 @@ begin
     continue when exists (
       select from scrapeguard.log_partitions() p
        where not p.is_default and p.lower_bound < hi and p.upper_bound > lo);
-    -- Create detached, move the default partition's rows of that day, then ATTACH:
-    -- ATTACH takes SHARE UPDATE EXCLUSIVE on the parent (CREATE … PARTITION OF
-    -- would take ACCESS EXCLUSIVE and block every reader and writer).
+    -- Writes to scraping_logs pause until commit (reads go on): an INSERT that routed a
+    -- row of this day to the default partition before the ATTACH would fail the default
+    -- partition's new constraint after it, and a row added between the move below and
+    -- ATTACH would make ATTACH fail. This also serializes concurrent callers; look again.
+    lock table public.scraping_logs in share row exclusive mode;
+    continue when exists (
+      select from scrapeguard.log_partitions() p
+       where not p.is_default and p.lower_bound < hi and p.upper_bound > lo);
+    -- Create detached, move the default partition's rows of that day, then ATTACH
+    -- (CREATE … PARTITION OF would take ACCESS EXCLUSIVE on the parent and block
+    -- readers too).
     execute pg_catalog.format(
       'create table scrapeguard.%I (like public.scraping_logs including constraints)', part);
     execute pg_catalog.format(

@@ -1,6 +1,6 @@
--- Down script of draft 02 (circuit breaker): removes everything it created, so the
+-- Down script of 000007 (circuit breaker): removes everything it created, so the
 -- catalog is exactly as before. The functions go first (they use the state table's
--- row type), then the realtime membership, then the tables.
+-- row type), then the realtime membership, then the tables, then the domains.
 drop function if exists public.configure_breaker(uuid, integer, interval, numeric, interval, numeric, interval);
 drop function if exists public.reset_breaker(uuid);
 drop function if exists public.force_breaker(uuid, text);
@@ -28,3 +28,12 @@ $publication$;
 
 drop table if exists public.circuit_breaker_transitions;
 drop table if exists public.circuit_breaker_state;
+
+drop domain if exists scrapeguard.breaker_lease;
+drop domain if exists scrapeguard.breaker_jitter;
+drop domain if exists scrapeguard.breaker_multiplier;
+drop domain if exists scrapeguard.breaker_duration;
+drop domain if exists scrapeguard.breaker_threshold;
+drop domain if exists scrapeguard.breaker_error;
+drop domain if exists scrapeguard.breaker_count;
+drop domain if exists scrapeguard.breaker_state;
