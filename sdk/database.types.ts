@@ -330,6 +330,116 @@ export type Database = {
           },
         ]
       }
+      scraping_logs: {
+        Row: {
+          id: number
+          level: string
+          logged_at: string
+          message: string
+          metadata: NonNullable<Json>
+          run_id: string
+        }
+        Insert: {
+          id?: never
+          level: string
+          logged_at?: string
+          message: string
+          metadata?: NonNullable<Json>
+          run_id: string
+        }
+        Update: {
+          id?: never
+          level?: string
+          logged_at?: string
+          message?: string
+          metadata?: NonNullable<Json>
+          run_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "scraping_logs_run_id_fkey"
+            columns: ["run_id"]
+            referencedRelation: "scraping_runs"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      scraping_runs: {
+        Row: {
+          duration_ms: number | null
+          engine: string
+          error_code: string | null
+          error_message: string | null
+          events_created: number
+          events_failed: number
+          events_found: number
+          events_skipped: number
+          events_updated: number
+          field_coverage: number | null
+          finished_at: string | null
+          id: string
+          metadata: NonNullable<Json>
+          scrape_job_id: string | null
+          source_id: string
+          started_at: string
+          status: string
+          worker: string | null
+        }
+        Insert: {
+          duration_ms?: never
+          engine: string
+          error_code?: string | null
+          error_message?: string | null
+          events_created?: number
+          events_failed?: number
+          events_found?: number
+          events_skipped?: number
+          events_updated?: number
+          field_coverage?: number | null
+          finished_at?: string | null
+          id?: string
+          metadata?: NonNullable<Json>
+          scrape_job_id?: string | null
+          source_id: string
+          started_at?: string
+          status?: string
+          worker?: string | null
+        }
+        Update: {
+          duration_ms?: never
+          engine?: string
+          error_code?: string | null
+          error_message?: string | null
+          events_created?: number
+          events_failed?: number
+          events_found?: number
+          events_skipped?: number
+          events_updated?: number
+          field_coverage?: number | null
+          finished_at?: string | null
+          id?: string
+          metadata?: NonNullable<Json>
+          scrape_job_id?: string | null
+          source_id?: string
+          started_at?: string
+          status?: string
+          worker?: string | null
+        }
+        Relationships: [
+          {
+            foreignKeyName: "scraping_runs_scrape_job_id_fkey"
+            columns: ["scrape_job_id"]
+            referencedRelation: "scrape_jobs"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "scraping_runs_source_id_fkey"
+            columns: ["source_id"]
+            referencedRelation: "event_sources"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
     }
     Views: {
       [_ in never]: never
@@ -344,6 +454,7 @@ export type Database = {
           state: string
         }[]
       }
+      append_logs: { Args: { entries: Json; run_id: string }; Returns: number }
       configure_breaker: {
         Args: {
           backoff_multiplier?: number
@@ -382,6 +493,70 @@ export type Database = {
           isOneToOne: true
           isSetofReturn: false
         }
+      }
+      finish_run: {
+        Args: {
+          error_code?: string
+          error_message?: string
+          events_created?: number
+          events_failed?: number
+          events_found?: number
+          events_skipped?: number
+          events_updated?: number
+          field_coverage?: number
+          metadata?: Json
+          run_id: string
+          status: string
+        }
+        Returns: {
+          duration_ms: number | null
+          engine: string
+          error_code: string | null
+          error_message: string | null
+          events_created: number
+          events_failed: number
+          events_found: number
+          events_skipped: number
+          events_updated: number
+          field_coverage: number | null
+          finished_at: string | null
+          id: string
+          metadata: NonNullable<Json>
+          scrape_job_id: string | null
+          source_id: string
+          started_at: string
+          status: string
+          worker: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "scraping_runs"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      fleet_health: {
+        Args: { as_of?: string; last_n?: number; recent?: string }
+        Returns: {
+          breaker_failure_count: number
+          breaker_open_until: string
+          breaker_state: string
+          is_active: boolean
+          last_n_runs: number
+          last_n_success_rate: number
+          last_run_error_code: string
+          last_run_finished_at: string
+          last_run_id: string
+          last_run_started_at: string
+          last_run_status: string
+          mean_field_coverage: number
+          p50_duration_ms: number
+          p95_duration_ms: number
+          recent_runs: number
+          recent_success_rate: number
+          source_id: string
+          source_name: string
+        }[]
       }
       force_breaker: {
         Args: { mode: string; source_id: string }
@@ -506,6 +681,16 @@ export type Database = {
           isOneToOne: true
           isSetofReturn: false
         }
+      }
+      start_run: {
+        Args: {
+          engine: string
+          metadata?: Json
+          scrape_job_id?: string
+          source_id: string
+          worker?: string
+        }
+        Returns: string
       }
     }
     Enums: {

@@ -7,8 +7,9 @@
 import type pg from 'pg';
 
 const SNAPSHOT_SQL = String.raw`
+-- ACLs are compared as sorted sets: REVOKE/GRANT order changes aclitem order, not meaning.
 with rels as (
-  select c.oid, n.nspname, c.relname, c.relkind, c.relacl, c.relrowsecurity, c.relforcerowsecurity,
+  select c.oid, n.nspname, c.relname, c.relkind, (select array_agg(x::text order by x::text) from unnest(c.relacl) x) as relacl, c.relrowsecurity, c.relforcerowsecurity,
          c.reloptions, c.relispartition, pg_get_expr(c.relpartbound, c.oid) as bound,
          pg_get_userbyid(c.relowner) as owner
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -16,7 +17,7 @@ with rels as (
      and ($2::text[] is null or c.relname = any($2::text[]))
 )
 select line from (
-  select format('schema %s owner=%s acl=%s comment=%s', n.nspname, pg_get_userbyid(n.nspowner), n.nspacl,
+  select format('schema %s owner=%s acl=%s comment=%s', n.nspname, pg_get_userbyid(n.nspowner), (select array_agg(x::text order by x::text) from unnest(n.nspacl) x),
                 obj_description(n.oid, 'pg_namespace')) as line
     from pg_namespace n where n.nspname = any($1::text[]) and $2::text[] is null
   union all
@@ -32,7 +33,7 @@ select line from (
     from rels r join pg_attribute a on a.attrelid = r.oid and a.attnum > 0 and not a.attisdropped
     left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
   union all
-  select format('column-acl %s.%s.%s %s', r.nspname, r.relname, a.attname, a.attacl)
+  select format('column-acl %s.%s.%s %s', r.nspname, r.relname, a.attname, (select array_agg(x::text order by x::text) from unnest(a.attacl) x))
     from rels r join pg_attribute a on a.attrelid = r.oid and a.attnum > 0 and a.attacl is not null
   union all
   select format('constraint %s.%s %s %s', r.nspname, r.relname, co.conname, pg_get_constraintdef(co.oid))
@@ -56,7 +57,7 @@ select line from (
     from rels r join pg_publication_rel pr on pr.prrelid = r.oid join pg_publication pub on pub.oid = pr.prpubid
   union all
   select format('function %s owner=%s acl=%s definer=%s config=%s comment=%s body=%s',
-                p.oid::regprocedure, pg_get_userbyid(p.proowner), p.proacl, p.prosecdef, p.proconfig,
+                p.oid::regprocedure, pg_get_userbyid(p.proowner), (select array_agg(x::text order by x::text) from unnest(p.proacl) x), p.prosecdef, p.proconfig,
                 obj_description(p.oid, 'pg_proc'), md5(pg_get_functiondef(p.oid)))
     from pg_proc p join pg_namespace n on n.oid = p.pronamespace
    where n.nspname = any($1::text[]) and $2::text[] is null and p.prokind in ('f','p')
@@ -67,7 +68,7 @@ select line from (
    where n.nspname = any($1::text[]) and $2::text[] is null and t.typtype in ('e','d','c')
      and (t.typtype <> 'c' or exists (select from pg_class c where c.oid = t.typrelid and c.relkind = 'c'))
   union all
-  select format('default-acl %s %s %s %s', pg_get_userbyid(d.defaclrole), n.nspname, d.defaclobjtype, d.defaclacl)
+  select format('default-acl %s %s %s %s', pg_get_userbyid(d.defaclrole), n.nspname, d.defaclobjtype, (select array_agg(x::text order by x::text) from unnest(d.defaclacl) x))
     from pg_default_acl d left join pg_namespace n on n.oid = d.defaclnamespace
    where $2::text[] is null
   union all

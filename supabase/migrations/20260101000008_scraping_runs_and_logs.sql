@@ -1,3 +1,6 @@
+-- scrapeguard migration 000008 (exported from migrations/committed/000008-scraping-runs-and-logs.sql by npm run export:supabase).
+-- Down script: migrations/rollback/000008.sql
+
 -- Scraping runs and logs (issue 6, brief §7).
 --
 -- public.scraping_runs    one row per scraping run: engine, outcome, counts, coverage, timing.
@@ -735,6 +738,35 @@ grant execute on function public.append_logs(uuid, jsonb) to service_role;
 -- fleet_health
 ------------------------------------------------------------------------------
 
+-- The sources fleet_health reports on. Admins read fleet health through the API, but
+-- event_sources belongs to the app and its own RLS may hide sources from them (and
+-- scrapeguard never adds a policy to an app table). So this one helper runs as its
+-- owner and returns only id, name and is_active, and only to callers allowed to read
+-- scrapeguard data: admins, the service role and direct (non-API) connections. Other
+-- API callers get no row, as RLS would give them. It lives in schema scrapeguard, which
+-- the API does not expose; anon may not execute it.
+create or replace function scrapeguard.fleet_sources()
+  returns table (id uuid, name text, is_active boolean)
+  language plpgsql
+  stable
+  security definer
+  set search_path = ''
+as $$
+begin
+  -- Inside a SECURITY DEFINER function current_user is the owner, but the role setting
+  -- still names the role the caller switched to (PostgREST: SET LOCAL ROLE).
+  if pg_catalog.current_setting('role') in ('anon', 'authenticated') and not scrapeguard.is_admin() then
+    return;
+  end if;
+  return query select s.id, s.name, s.is_active from public.event_sources s;
+end
+$$;
+comment on function scrapeguard.fleet_sources() is
+  'id, name, is_active of every event source, for fleet_health: to admins, the service role and direct connections only (SECURITY DEFINER, so the app''s RLS on event_sources does not hide sources from admins).';
+revoke all on function scrapeguard.fleet_sources() from public, anon, authenticated;
+grant execute on function scrapeguard.fleet_sources() to authenticated, service_role;
+
+
 -- Per source: breaker state, last run, success rates, durations, coverage.
 -- Every run read is an index range scan of scraping_runs_source_started_idx for
 -- one source (LATERAL … ORDER BY started_at DESC LIMIT n, or a started_at
@@ -793,16 +825,9 @@ begin
   if recent <= interval '0' then
     raise exception 'fleet_health: recent must be positive (got %)', recent using errcode = '22023';
   end if;
-  -- scrapeguard.clock() is executable by service_role only (it reads the shared
-  -- test clock); other callers (admins) get the per-transaction scrapeguard.now
-  -- setting or the wall clock, which is what clock() gives in production.
-  now_ := coalesce(
-    as_of,
-    case when pg_catalog.has_function_privilege('scrapeguard.clock()', 'execute')
-         then scrapeguard.clock()
-         else coalesce(nullif(pg_catalog.current_setting('scrapeguard.now', true), '')::timestamptz,
-                       pg_catalog.clock_timestamp())
-    end);
+  -- The caller's clock (000005 lets admins read it): tests freeze it, production runs on
+  -- the wall clock.
+  now_ := coalesce(as_of, scrapeguard.clock());
 
   return query
   select s.id,
@@ -823,7 +848,7 @@ begin
          ln.p50,
          ln.p95,
          ln.mean_coverage
-    from public.event_sources s
+    from scrapeguard.fleet_sources() s
     left join public.circuit_breaker_state b on b.source_id = s.id
     left join lateral (
       select r.id, r.status, r.started_at, r.finished_at, r.error_code

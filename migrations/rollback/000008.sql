@@ -1,4 +1,4 @@
--- Down script of 04-runs-and-logs: removes everything the draft created, so the
+-- Down script of 000008 (scraping runs and logs): removes everything it created, so the
 -- catalog is exactly as before it ran. Tables detached by
 -- drop_expired_logs(detach_only => true) are archives and are left alone.
 
@@ -20,6 +20,7 @@ end
 $cron$;
 
 drop function if exists public.fleet_health(integer, interval, timestamptz);
+drop function if exists scrapeguard.fleet_sources();
 drop function if exists public.append_logs(uuid, jsonb);
 drop function if exists public.finish_run(uuid, text, numeric, integer, integer, integer, integer, integer, text, text, jsonb);
 drop function if exists public.start_run(uuid, text, uuid, text, jsonb);
