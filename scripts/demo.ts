@@ -108,8 +108,11 @@ async function scrape(
         const coverage = Math.round((100 - (missing / page.length) * 25 - rnd() * 5) * 10) / 10;
         run.log.info('page scraped', { events: page.length, coverage });
         if (missing > 0) run.log.warn('events without a price', { count: missing });
+        // Now and then a page renders incompletely: the run is partial.
+        const incomplete = rnd() < 0.06;
+        if (incomplete) run.log.warn('detail pages timed out; some fields missing', { events: 1 });
         await run.finish({
-          status: missing > 1 ? 'partial' : 'succeeded',
+          status: incomplete ? 'partial' : 'succeeded',
           fieldCoverage: coverage,
           eventsFound: page.length,
           eventsUpdated: changed,
