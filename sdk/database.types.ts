@@ -143,6 +143,52 @@ export type Database = {
           },
         ]
       }
+      event_revisions: {
+        Row: {
+          actor: string | null
+          changed_at: string
+          event_id: string
+          field_name: string | null
+          id: number
+          new_value: Json | null
+          old_value: Json | null
+          operation: string
+          revision: number
+          run_id: string | null
+        }
+        Insert: {
+          actor?: string | null
+          changed_at: string
+          event_id: string
+          field_name?: string | null
+          id?: never
+          new_value?: Json | null
+          old_value?: Json | null
+          operation: string
+          revision: number
+          run_id?: string | null
+        }
+        Update: {
+          actor?: string | null
+          changed_at?: string
+          event_id?: string
+          field_name?: string | null
+          id?: never
+          new_value?: Json | null
+          old_value?: Json | null
+          operation?: string
+          revision?: number
+          run_id?: string | null
+        }
+        Relationships: [
+          {
+            foreignKeyName: "event_revisions_run_id_fkey"
+            columns: ["run_id"]
+            referencedRelation: "scraping_runs"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       event_sources: {
         Row: {
           base_url: string
@@ -494,6 +540,87 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      event_as_of: {
+        Args: { at: string; event_id: string }
+        Returns: {
+          category_id: string | null
+          created_at: string
+          description: string | null
+          end_time: string | null
+          event_type: string
+          id: string
+          last_scraped_at: string | null
+          organizer_id: string | null
+          price_range: number[] | null
+          scrape_hash: string | null
+          source_type: string
+          source_url: string | null
+          start_time: string
+          status: string
+          tags: string[]
+          timezone: string
+          title: string
+          updated_at: string
+          venue_id: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "events"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      event_history: {
+        Args: { event_id: string }
+        Returns: {
+          actor: string | null
+          changed_at: string
+          event_id: string
+          field_name: string | null
+          id: number
+          new_value: Json | null
+          old_value: Json | null
+          operation: string
+          revision: number
+          run_id: string | null
+        }[]
+        SetofOptions: {
+          from: "*"
+          to: "event_revisions"
+          isOneToOne: false
+          isSetofReturn: true
+        }
+      }
+      events_as_of: {
+        Args: { at: string }
+        Returns: {
+          category_id: string | null
+          created_at: string
+          description: string | null
+          end_time: string | null
+          event_type: string
+          id: string
+          last_scraped_at: string | null
+          organizer_id: string | null
+          price_range: number[] | null
+          scrape_hash: string | null
+          source_type: string
+          source_url: string | null
+          start_time: string
+          status: string
+          tags: string[]
+          timezone: string
+          title: string
+          updated_at: string
+          venue_id: string | null
+        }[]
+        SetofOptions: {
+          from: "*"
+          to: "events"
+          isOneToOne: false
+          isSetofReturn: true
+        }
+      }
       finish_run: {
         Args: {
           error_code?: string
@@ -589,6 +716,10 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      prune_event_revisions: {
+        Args: { keep_last?: number; older_than?: string }
+        Returns: Record<string, unknown>
+      }
       record_failure: {
         Args: { error?: string; probe_id?: string; source_id: string }
         Returns: {
@@ -681,6 +812,10 @@ export type Database = {
           isOneToOne: true
           isSetofReturn: false
         }
+      }
+      set_change_context: {
+        Args: { actor?: string; run_id: string }
+        Returns: undefined
       }
       start_run: {
         Args: {

@@ -1,7 +1,7 @@
--- Down script of 03-event-revisions: removes the revision triggers from
+-- Down script of 000009 (event revisions): removes the revision triggers from
 -- public.events (leaving the table exactly as it was) and everything the draft
--- created. Later drafts that refer to event_revisions (the runs draft's foreign key
--- on run_id) must be rolled back first.
+-- created. The foreign key from run_id to scraping_runs goes with the table,
+-- whichever of the two migrations added it.
 drop trigger if exists scrapeguard_event_revisions_update on public.events;
 drop trigger if exists scrapeguard_event_revisions_insert_delete on public.events;
 drop trigger if exists scrapeguard_event_revisions_truncate on public.events;
@@ -26,12 +26,12 @@ drop function if exists public.set_change_context(uuid, text);
 drop function if exists scrapeguard.event_revisions_on_update();
 drop function if exists scrapeguard.event_revisions_on_insert_delete();
 drop function if exists scrapeguard.event_revisions_on_truncate();
-drop function if exists scrapeguard.write_event_snapshot(text, uuid, jsonb);
 drop function if exists scrapeguard.current_change_actor();
 drop function if exists scrapeguard.current_change_run_id();
 drop table if exists scrapeguard.revision_noise_columns;
 drop function if exists scrapeguard.revision_noise_columns_changed();
 drop function if exists scrapeguard.refresh_event_revision_trigger();
+drop function if exists scrapeguard.sql_function_expression(regprocedure);
 drop function if exists scrapeguard.event_revision_columns();
 drop function if exists scrapeguard.type_has_equality(oid);
 drop table if exists public.event_revisions;

@@ -1,0 +1,192 @@
+/**
+ * Event revisions seen from outside one transaction: notifications on
+ * scrapeguard_event_changes, transaction-local attribution, and the triggers on the
+ * real app's richer events table (extra columns, its own triggers and policies).
+ */
+import { afterAll, describe, expect, test } from 'vitest';
+import pg from 'pg';
+import { migrate } from '../scripts/lib/database.js';
+import { draftMigrations } from '../scripts/lib/migrations.js';
+import { BARE_TEMPLATE, createTestDatabase, useTestDatabase } from './support/db.js';
+import { fixture } from './support/sql-files.js';
+
+const CHANNEL = 'scrapeguard_event_changes';
+
+interface Change {
+  event_id: string | null;
+  revision: number | null;
+  operation: string;
+  fields: string[] | null;
+}
+
+describe('notifications and attribution (base schema)', async () => {
+  const db = await useTestDatabase();
+  const writer = await db.client();
+  const listener = await db.client();
+  const received: Change[] = [];
+  const waiters: (() => void)[] = [];
+  listener.on('notification', (n: pg.Notification) => {
+    if (n.channel !== CHANNEL || !n.payload) return;
+    received.push(JSON.parse(n.payload) as Change);
+    waiters.splice(0).forEach((w) => w());
+  });
+  await listener.query(`listen ${CHANNEL}`);
+
+  /** Everything notified up to a sentinel sent after the writes under test. */
+  async function drain(): Promise<Change[]> {
+    const sentinel = crypto.randomUUID();
+    await writer.query(`select pg_notify($1, json_build_object('event_id', $2::text, 'operation', 'sentinel')::text)`, [CHANNEL, sentinel]);
+    const deadline = Date.now() + 5000;
+    while (!received.some((r) => r.event_id === sentinel && r.operation === 'sentinel')) {
+      if (Date.now() > deadline) throw new Error('no sentinel notification');
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        setTimeout(resolve, 100);
+      });
+    }
+    const i = received.findIndex((r) => r.event_id === sentinel);
+    return received.splice(0, i + 1).slice(0, i);
+  }
+
+  test('insert, update and delete are notified with event, revision, operation and fields; noise is not', async () => {
+    const { rows } = await writer.query<{ id: string }>(
+      `insert into public.events (title, start_time, price_range) values ('Notified', '2026-11-01', '{1}') returning id`,
+    );
+    const id = rows[0]!.id;
+    expect(await drain()).toEqual([{ event_id: id, revision: 1, operation: 'insert', fields: null }]);
+
+    await writer.query(`update public.events set last_scraped_at = now(), scrape_hash = 'x' where id = $1`, [id]);
+    await writer.query(`update public.events set title = title where id = $1`, [id]);
+    expect(await drain()).toEqual([]);
+
+    await writer.query(`update public.events set price_range = '{2,3}', title = 'Notified again', scrape_hash = 'y' where id = $1`, [id]);
+    expect(await drain()).toEqual([{ event_id: id, revision: 2, operation: 'update', fields: ['title', 'price_range'] }]);
+
+    await writer.query('begin');
+    await writer.query(`update public.events set status = 'published' where id = $1`, [id]);
+    await writer.query('rollback');
+    expect(await drain()).toEqual([]);
+
+    await writer.query(`delete from public.events where id = $1`, [id]);
+    expect(await drain()).toEqual([{ event_id: id, revision: 3, operation: 'delete', fields: null }]);
+  });
+
+  test('set_change_context lasts for its transaction only (safe with pooled connections)', async () => {
+    const source = await writer.query<{ id: string }>(
+      `insert into public.event_sources (name, base_url) values ('attribution', 'https://example.com') returning id`,
+    );
+    const run = await writer.query<{ id: string }>(`select public.start_run($1, 'api') as id`, [source.rows[0]!.id]);
+    const runId = run.rows[0]!.id;
+    const { rows } = await writer.query<{ id: string }>(
+      `insert into public.events (title, start_time) values ('Attributed', '2026-11-02') returning id`,
+    );
+    const id = rows[0]!.id;
+    await writer.query('begin');
+    await writer.query('select public.set_change_context($1, $2)', [runId, 'scraper:test']);
+    await writer.query(`update public.events set title = 'in the run' where id = $1`, [id]);
+    await writer.query('commit');
+    await writer.query(`update public.events set title = 'after the run' where id = $1`, [id]);
+    await writer.query('begin');
+    await writer.query('select public.set_change_context($1, $2)', [runId, 'scraper:rolled-back']);
+    await writer.query('rollback');
+    await writer.query(`update public.events set title = 'later still' where id = $1`, [id]);
+
+    const h = await writer.query<{ revision: number; run_id: string | null; actor: string }>(
+      `select revision, run_id, actor from public.event_revisions where event_id = $1 order by revision`,
+      [id],
+    );
+    expect(h.rows).toEqual([
+      { revision: 1, run_id: null, actor: 'postgres' },
+      { revision: 2, run_id: runId, actor: 'scraper:test' },
+      { revision: 3, run_id: null, actor: 'postgres' },
+      { revision: 4, run_id: null, actor: 'postgres' },
+    ]);
+    await drain();
+  });
+});
+
+describe('on the real app schema', async () => {
+  const app = await createTestDatabase(BARE_TEMPLATE);
+  afterAll(() => app.drop());
+  const c = await app.client();
+  await c.query('begin');
+  await c.query(fixture('app-schema.sql'));
+  await c.query('commit');
+  await migrate(app.appUrl, { quiet: true });
+  for (const d of draftMigrations()) {
+    await c.query('begin');
+    await c.query(d.body);
+    await c.query('commit');
+  }
+  const author = '4b1d2c3e-5f60-4a7b-8c9d-0e1f2a3b4c5d';
+  await c.query(`insert into auth.users (id, email) values ($1, 'author@example.com')`, [author]);
+
+  async function revisions(id: string): Promise<{ revision: number; field_name: string | null; actor: string }[]> {
+    const r = await c.query(
+      `select revision, field_name, actor from public.event_revisions where event_id = $1 and revision > 1 order by revision, id`,
+      [id],
+    );
+    return r.rows;
+  }
+
+  test("the app's extra columns are tracked, its derived and counter columns are noise", async () => {
+    const { rows } = await c.query<{ id: string }>(
+      `insert into public.events (title, title_zh, slug, start_time, status, created_by)
+       values ('Macau Food Festival', '澳門美食節', 'food-festival', '2026-11-10', 'published', $1) returning id`,
+      [author],
+    );
+    const id = rows[0]!.id;
+    await c.query(`update public.events set view_count = view_count + 1 where id = $1`, [id]);
+    await c.query(`update public.events set title_zh = '第二十六屆澳門美食節', is_featured = true where id = $1`, [id]);
+    // The app's own trigger rewrites search_vector when the title changes: only the
+    // title is history, search_vector (derived) and updated_at are noise.
+    await c.query(`update public.events set title = 'Macau Food Festival 2026' where id = $1`, [id]);
+    expect(await revisions(id)).toEqual([
+      { revision: 2, field_name: 'title_zh', actor: 'postgres' },
+      { revision: 2, field_name: 'is_featured', actor: 'postgres' },
+      { revision: 3, field_name: 'title', actor: 'postgres' },
+    ]);
+    const sv = await c.query(`select search_vector::text as v from public.events where id = $1`, [id]);
+    expect(sv.rows[0].v).toContain('2026');
+
+    // An author edits through the app's own policy, with a JWT as PostgREST sends it.
+    await c.query('begin');
+    await c.query('set local role authenticated');
+    await c.query(`select set_config('request.jwt.claims', $1, true)`, [JSON.stringify({ sub: author, role: 'authenticated' })]);
+    const upd = await c.query(`update public.events set ticket_url = 'https://tickets.example.com/ff' where id = $1`, [id]);
+    await c.query('commit');
+    expect(upd.rowCount).toBe(1);
+    expect((await revisions(id)).at(-1)).toEqual({ revision: 4, field_name: 'ticket_url', actor: author });
+
+    const exact = await c.query(
+      `select to_jsonb(public.event_as_of($1, scrapeguard.clock())) - $2::text[] as a,
+              (select to_jsonb(e) - $2::text[] from public.events e where e.id = $1) as b`,
+      [id, ['updated_at', 'last_scraped_at', 'scrape_hash', 'search_vector', 'view_count']],
+    );
+    expect(exact.rows[0].a).toEqual(exact.rows[0].b);
+  });
+
+  test('renaming or dropping a column of events: the documented procedure', async () => {
+    // Dropping a tracked column is refused while the trigger's WHEN clause uses it…
+    await expect(c.query('alter table public.events drop column title_pt')).rejects.toThrow(/depend/);
+    // …so first declare it noise (the trigger is regenerated without it), then drop it.
+    await c.query('begin');
+    await c.query(`insert into scrapeguard.revision_noise_columns values ('title_pt', 'being dropped')`);
+    await c.query('alter table public.events drop column title_pt');
+    await c.query(`delete from scrapeguard.revision_noise_columns where column_name = 'title_pt'`);
+    await c.query('commit');
+
+    // A rename keeps the WHEN clause but not the generated body: refresh in the same migration.
+    await c.query('begin');
+    await c.query('alter table public.events rename column title_zh to title_hant');
+    const changed = await c.query<{ r: boolean }>('select scrapeguard.refresh_event_revision_trigger() as r');
+    await c.query('commit');
+    expect(changed.rows[0]!.r).toBe(true);
+
+    const { rows } = await c.query<{ id: string }>(
+      `insert into public.events (title, start_time) values ('Grand Prix', '2026-11-19') returning id`,
+    );
+    await c.query(`update public.events set title_hant = '澳門格蘭披治大賽車' where id = $1`, [rows[0]!.id]);
+    expect(await revisions(rows[0]!.id)).toEqual([{ revision: 2, field_name: 'title_hant', actor: 'postgres' }]);
+  });
+});
