@@ -183,7 +183,7 @@ const WORKLOADS: Workload[] = [
   },
   {
     key: 'pair-sdk-call',
-    title: 'diagnostic: the same pair called as select * from fn(...) (the SDK pg transport today)',
+    title: 'diagnostic: the same pair called as select * from fn(...) (as PostgREST calls it)',
     goal: 0.7,
     baseline: rawPair,
     measured: async (c, s) => {
