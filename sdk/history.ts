@@ -8,7 +8,8 @@ export type EventRow = Database['public']['Tables']['events']['Row'];
 export interface RevisionRow {
   event_id: string;
   revision: number;
-  operation: 'insert' | 'update' | 'delete';
+  /** baseline: the whole row at this revision, standing in for older history that is not kept. */
+  operation: 'insert' | 'update' | 'delete' | 'baseline';
   field_name: string | null;
   old_value: unknown;
   new_value: unknown;

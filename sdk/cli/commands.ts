@@ -83,6 +83,12 @@ export async function logsCommand(sg: Scrapeguard, runId: string, level?: string
   );
 }
 
+const WHOLE_ROW: Record<'insert' | 'delete' | 'baseline', string> = {
+  insert: 'inserted',
+  delete: 'deleted',
+  baseline: 'state kept (older history pruned)',
+};
+
 export async function historyCommand(sg: Scrapeguard, eventId: string): Promise<string> {
   const revs = await sg.history.event(eventId);
   return fmt.table(
@@ -93,7 +99,7 @@ export async function historyCommand(sg: Scrapeguard, eventId: string): Promise<
       r.operation,
       r.field_name ?? '(row)',
       r.operation === 'update' ? fmt.json(r.old_value) : '',
-      r.operation === 'update' ? fmt.json(r.new_value) : r.operation === 'insert' ? 'inserted' : 'deleted',
+      r.operation === 'update' ? fmt.json(r.new_value) : WHOLE_ROW[r.operation],
       r.run_id ?? '',
       r.actor ?? '',
     ]),
