@@ -11,10 +11,8 @@
  *
  * With DATABASE_URL set, that database is used and nothing local is started.
  */
-import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { applyShim, ensureLocalDatabase, migrate, PROJECT_ROOT, stopLocalDatabase, type LocalTarget } from './lib/database.js';
+import { applyShim, ensureLocalDatabase, graphileMigrate, migrate, stopLocalDatabase, type LocalTarget } from './lib/database.js';
 
 const [command, ...rest] = process.argv.slice(2);
 
@@ -30,13 +28,6 @@ async function target(): Promise<{ env: NodeJS.ProcessEnv; local?: LocalTarget }
       ROOT_DATABASE_URL: process.env.ROOT_DATABASE_URL ?? local.rootUrl,
     },
   };
-}
-
-function graphileMigrate(args: string[], env: NodeJS.ProcessEnv): number {
-  const require = createRequire(import.meta.url);
-  const cli = require.resolve('graphile-migrate/dist/cli.js');
-  const r = spawnSync(process.execPath, [cli, ...args], { stdio: 'inherit', env, cwd: PROJECT_ROOT });
-  return r.status ?? 1;
 }
 
 async function main(): Promise<number> {
@@ -69,7 +60,7 @@ async function main(): Promise<number> {
       const { local, env } = await target();
       if (local) await applyShim(local.superuserUrl);
       const args = command === 'gm' ? rest : [command, ...rest];
-      return graphileMigrate(args, env);
+      return (await graphileMigrate(args, env, { inherit: true })).code;
     }
     default:
       console.error('usage: tsx scripts/db.ts start|stop [--remove]|url|migrate|watch|commit|gm <args>');

@@ -16,10 +16,8 @@ import pc from 'picocolors';
 import { CircuitOpenError, createScrapeguard, type Scrapeguard } from '../sdk/index.js';
 import { historyCommand, statusCommand } from '../sdk/cli/commands.js';
 import { table, time } from '../sdk/cli/format.js';
-import { applyShim, ensureLocalDatabase, migrate, stopLocalDatabase, withClient } from './lib/database.js';
-import { APP_USER } from './lib/local-postgres.js';
+import { createMigratedLocalDatabase, ensureLocalDatabase, migrate, stopLocalDatabase, withClient } from './lib/database.js';
 import { PROJECT_ROOT } from './lib/paths.js';
-import { withDatabase } from './lib/test-cluster.js';
 import { demoSources, initialEvents, nextPage, prng, sourceAnswers, type DemoEvent, type DemoSource } from './demo/fleet.js';
 
 const ROUNDS = 48; // × 10 simulated minutes = 8 hours
@@ -41,13 +39,7 @@ async function prepareDatabase(): Promise<{ url: string; stop: () => void }> {
   }
   const local = await ensureLocalDatabase();
   console.log(pc.dim(`embedded PostgreSQL ${local.cluster.major} on 127.0.0.1:${local.cluster.port}, database ${DEMO_DATABASE}`));
-  await withClient(local.rootUrl, async (c) => {
-    await c.query(`drop database if exists ${DEMO_DATABASE} with (force)`);
-    await c.query(`create database ${DEMO_DATABASE} owner ${APP_USER}`);
-  });
-  await applyShim(withDatabase(local.superuserUrl, DEMO_DATABASE));
-  const url = withDatabase(local.databaseUrl, DEMO_DATABASE);
-  await migrate(url, { quiet: true });
+  const url = await createMigratedLocalDatabase(local, DEMO_DATABASE);
   return { url, stop: () => (local.wasRunning ? undefined : stopLocalDatabase()) };
 }
 

@@ -4,9 +4,9 @@
  * migration's row from graphile_migrate.migrations, in one transaction. Run it again
  * to go back further; `npm run migrate` re-applies.
  */
-import { readFileSync } from 'node:fs';
-import { ensureLocalDatabase, withClient } from './lib/database.js';
-import { committedMigrations } from './lib/migrations.js';
+import pg from 'pg';
+import { ensureLocalDatabase, inTransaction, withClient } from './lib/database.js';
+import { committedMigrations, rollbackSql } from './lib/migrations.js';
 
 async function main(): Promise<void> {
   const url = process.env.DATABASE_URL ?? (await ensureLocalDatabase()).databaseUrl;
@@ -19,16 +19,12 @@ async function main(): Promise<void> {
     if (!row) throw new Error('no applied migration to roll back');
     const m = committedMigrations().find((x) => x.number === row.filename.slice(0, 6));
     if (!m) throw new Error(`${row.filename} is applied but not in migrations/committed`);
-    await c.query('begin');
-    try {
-      await c.query("set local search_path = pg_catalog; set local lock_timeout = '10s'");
-      await c.query(readFileSync(m.rollbackFile, 'utf8'));
-      await c.query('delete from graphile_migrate.migrations where hash = $1', [row.hash]);
-      await c.query('commit');
-    } catch (err) {
-      await c.query('rollback');
-      throw err;
-    }
+    await inTransaction(
+      c,
+      `set local search_path = pg_catalog; set local lock_timeout = '10s';
+       ${rollbackSql(m)};
+       delete from graphile_migrate.migrations where hash = ${pg.escapeLiteral(row.hash)};`,
+    );
     console.log(`rolled back ${m.filename}`);
   });
 }

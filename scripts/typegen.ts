@@ -8,11 +8,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import pg from 'pg';
-import { applyShim, ensureLocalDatabase, migrate, stopLocalDatabase, withClient } from './lib/database.js';
-import { APP_USER } from './lib/local-postgres.js';
+import { createMigratedLocalDatabase, dropLocalDatabase, ensureLocalDatabase, stopLocalDatabase } from './lib/database.js';
 import { PROJECT_ROOT } from './lib/paths.js';
-import { withDatabase } from './lib/test-cluster.js';
 import { generateDatabaseTypes, TYPES_FILE } from './lib/typegen.js';
 
 async function main(): Promise<void> {
@@ -21,12 +18,9 @@ async function main(): Promise<void> {
   if (!source) {
     const local = await ensureLocalDatabase();
     const name = `sg_typegen_${process.pid}`;
-    await withClient(local.rootUrl, (c) => c.query(`create database ${pg.escapeIdentifier(name)} owner ${APP_USER}`));
-    await applyShim(withDatabase(local.superuserUrl, name));
-    source = withDatabase(local.databaseUrl, name);
-    await migrate(source, { quiet: true });
+    source = await createMigratedLocalDatabase(local, name);
     cleanup = async () => {
-      await withClient(local.rootUrl, (c) => c.query(`drop database ${pg.escapeIdentifier(name)} with (force)`));
+      await dropLocalDatabase(local, name);
       if (!local.wasRunning) stopLocalDatabase();
     };
   }

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { inTransaction } from '../scripts/lib/database.js';
 import { draftMigrations } from '../scripts/lib/migrations.js';
 import { PROJECT_ROOT } from '../scripts/lib/paths.js';
 import { EXPORT_DIR, supabaseMigrations } from '../scripts/lib/supabase-export.js';
@@ -37,9 +38,7 @@ describe('generated files', () => {
       const c = await exported.client();
       for (const f of supabaseMigrations()) {
         // The Supabase CLI runs each file in its own transaction with the default search_path.
-        await c.query('begin');
-        await c.query(readFileSync(join(PROJECT_ROOT, EXPORT_DIR, f.filename), 'utf8'));
-        await c.query('commit');
+        await inTransaction(c, readFileSync(join(PROJECT_ROOT, EXPORT_DIR, f.filename), 'utf8'));
       }
       const viaGraphile = await catalogSnapshot(await migrated.client());
       expect(await catalogSnapshot(c)).toEqual(viaGraphile);

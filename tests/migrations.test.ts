@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { describe, expect, test } from 'vitest';
 import type pg from 'pg';
-import { migrate } from '../scripts/lib/database.js';
+import { inTransaction, migrate } from '../scripts/lib/database.js';
 import { allMigrations, draftMigrations, rollbackSql } from '../scripts/lib/migrations.js';
 import { PROJECT_ROOT } from '../scripts/lib/paths.js';
 import { baseTableSnapshot, BASE_TABLES, catalogSnapshot } from './support/catalog.js';
@@ -16,17 +16,6 @@ import { BARE_TEMPLATE, createTestDatabase, type TestDatabase } from './support/
 import { fixture } from './support/sql-files.js';
 
 const migrations = allMigrations();
-
-async function inTransaction(c: pg.Client, sql: string): Promise<void> {
-  await c.query('begin');
-  try {
-    await c.query(sql);
-    await c.query('commit');
-  } catch (err) {
-    await c.query('rollback');
-    throw err;
-  }
-}
 
 async function withDb<T>(template: string, fn: (db: TestDatabase, c: pg.Client) => Promise<T>): Promise<T> {
   const db = await createTestDatabase(template);

@@ -62,20 +62,47 @@ export async function migrate(url: string, opts: { quiet?: boolean } = {}): Prom
   if (!opts.quiet) process.stdout.write(result.output);
 }
 
-/** Run the graphile-migrate CLI from the project root; resolves with its exit code and output. */
+/**
+ * Run the graphile-migrate CLI from the project root; resolves with its exit code and,
+ * unless `inherit` (output streamed to this process, as `watch` needs), its output.
+ */
 export function graphileMigrate(
   args: string[],
   env: NodeJS.ProcessEnv,
+  opts: { inherit?: boolean } = {},
 ): Promise<{ code: number; output: string }> {
   const cli = createRequire(import.meta.url).resolve('graphile-migrate/dist/cli.js');
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: PROJECT_ROOT, env });
+    const child = spawn(process.execPath, [cli, ...args], {
+      cwd: PROJECT_ROOT,
+      env,
+      stdio: opts.inherit ? 'inherit' : 'pipe',
+    });
     let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolvePromise({ code: code ?? 1, output }));
   });
+}
+
+/** Run `sql` in one transaction on `client`: committed if it all succeeds, rolled back otherwise. */
+export async function inTransaction(client: pg.Client | pg.PoolClient, sql: string): Promise<void> {
+  await client.query('begin');
+  try {
+    await client.query(sql);
+    await client.query('commit');
+  } catch (err) {
+    await client.query('rollback');
+    throw err;
+  }
+}
+
+/** Replace the database name of a connection string. */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
 }
 
 export interface LocalTarget {
@@ -132,4 +159,24 @@ export async function bootstrapCluster(cluster: ClusterInfo): Promise<void> {
       $$;
     `);
   });
+}
+
+/**
+ * A fresh database `name` on the local server, shimmed and migrated like the
+ * application database (replacing one of that name). Returns its URL as the
+ * application role.
+ */
+export async function createMigratedLocalDatabase(local: LocalTarget, name: string): Promise<string> {
+  await withClient(local.rootUrl, async (c) => {
+    await c.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`);
+    await c.query(`create database ${pg.escapeIdentifier(name)} owner ${APP_USER}`);
+  });
+  await applyShim(withDatabase(local.superuserUrl, name));
+  const url = withDatabase(local.databaseUrl, name);
+  await migrate(url, { quiet: true });
+  return url;
+}
+
+export async function dropLocalDatabase(local: LocalTarget, name: string): Promise<void> {
+  await withClient(local.rootUrl, (c) => c.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`));
 }

@@ -71,10 +71,14 @@ function ensureOsUser(): void {
   execFileSync('useradd', ['--system', '--user-group', '--no-create-home', OS_USER]);
 }
 
-/** Run a PostgreSQL binary, as the unprivileged OS user when we are root. */
+/** How to run a PostgreSQL binary: as the unprivileged OS user when we are root. */
+function asPgUser(bin: string, args: string[]): [string, string[]] {
+  return isRoot() ? ['runuser', ['-u', OS_USER, '--', bin, ...args]] : [bin, args];
+}
+
+/** Run a PostgreSQL binary (see asPgUser); throws with its output when it fails. */
 function runPg(bin: string, args: string[]): string {
-  const [cmd, argv] = isRoot() ? ['runuser', ['-u', OS_USER, '--', bin, ...args]] : [bin, args];
-  const res = spawnSync(cmd, argv, { encoding: 'utf8' });
+  const res = spawnSync(...asPgUser(bin, args), { encoding: 'utf8' });
   if (res.status !== 0) {
     throw new Error(`${bin.split('/').pop()} failed (${res.status}): ${res.stderr || res.stdout}`);
   }
@@ -156,10 +160,7 @@ export async function startCluster(dataDir: string, opts: { port?: number } = {}
 export function isRunning(dataDir: string): boolean {
   const pgdata = join(dataDir, 'pgdata');
   if (!existsSync(join(pgdata, 'PG_VERSION'))) return false;
-  const bin = binDir(selectedMajor());
-  const args = ['-D', pgdata, 'status'];
-  const [cmd, argv] = isRoot() ? ['runuser', ['-u', OS_USER, '--', join(bin, 'pg_ctl'), ...args]] : [join(bin, 'pg_ctl'), args];
-  return spawnSync(cmd, argv).status === 0;
+  return spawnSync(...asPgUser(join(binDir(selectedMajor()), 'pg_ctl'), ['-D', pgdata, 'status'])).status === 0;
 }
 
 export function readClusterInfo(dataDir: string): ClusterInfo | null {

@@ -13,19 +13,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { applyShim, bootstrapCluster, migrate, withClient } from './database.js';
+import { applyShim, bootstrapCluster, inTransaction, migrate, withClient, withDatabase } from './database.js';
 import { APP_USER, startCluster, stopCluster } from './local-postgres.js';
 import { draftMigrations } from './migrations.js';
 
 export const BARE_TEMPLATE = 'sg_bare';
 export const MIGRATED_TEMPLATE = 'sg_migrated';
-
-/** Replace the database name of a connection string. */
-export function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
 
 export interface ServerUrls {
   app: string;
@@ -70,14 +63,9 @@ export async function buildTemplates(urls: ServerUrls): Promise<string> {
   if (drafts.length > 0) {
     await withClient(withDatabase(urls.app, MIGRATED_TEMPLATE), async (c) => {
       for (const d of drafts) {
-        await c.query('begin');
-        try {
-          await c.query(d.body);
-          await c.query('commit');
-        } catch (err) {
-          await c.query('rollback');
-          throw new Error(`draft migration ${d.filename} failed: ${(err as Error).message}`);
-        }
+        await inTransaction(c, d.body).catch((err: Error) => {
+          throw new Error(`draft migration ${d.filename} failed: ${err.message}`);
+        });
       }
     });
   }
