@@ -1,7 +1,7 @@
 -- event_revisions: structure, privileges, RLS, the functions' security settings.
 begin;
 set local search_path = public, extensions;
-select plan(41);
+select plan(46);
 
 create temp table our_functions on commit drop as
 select p.oid, p.oid::regprocedure::text as name, p.prosecdef, p.proconfig
@@ -16,7 +16,8 @@ select p.oid, p.oid::regprocedure::text as name, p.prosecdef, p.proconfig
    'scrapeguard.event_revision_columns()'::regprocedure,
    'scrapeguard.current_change_actor()'::regprocedure,
    'scrapeguard.current_change_run_id()'::regprocedure,
-   'scrapeguard.sql_function_expression(regprocedure)'::regprocedure,
+   'scrapeguard.function_body_expression(regprocedure)'::regprocedure,
+   'scrapeguard.event_revision_is_well_formed(public.event_revisions)'::regprocedure,
    'scrapeguard.event_revisions_on_update()'::regprocedure,
    'scrapeguard.event_revisions_on_insert_delete()'::regprocedure,
    'scrapeguard.event_revisions_on_truncate()'::regprocedure,
@@ -56,8 +57,13 @@ select is(
        else array['event_revisions_run_id_fkey FOREIGN KEY (run_id) REFERENCES scraping_runs(id) ON DELETE SET NULL'] end,
   'run_id references scraping_runs (on delete set null) when runs exist, whichever migration came first');
 select is(
-  (select count(*)::int from pg_constraint c where c.conrelid = 'public.event_revisions'::regclass and c.contype = 'c'), 4,
-  'four CHECKs');
+  (select array_agg(c.conname::text || ' ' || pg_get_constraintdef(c.oid)) from pg_constraint c
+    where c.conrelid = 'public.event_revisions'::regclass and c.contype = 'c'),
+  array['event_revisions_well_formed CHECK (scrapeguard.event_revision_is_well_formed(event_revisions.*))'],
+  'one CHECK: the row''s invariants in one function (read back once per INSERT, not four node trees)');
+select is(
+  (select provolatile from pg_proc where oid = 'scrapeguard.event_revision_is_well_formed(public.event_revisions)'::regprocedure),
+  'i', 'the invariant function is immutable (it reads only the row)');
 
 -- RLS and grants ----------------------------------------------------------------------------
 select ok((select relrowsecurity from pg_class where oid = 'public.event_revisions'::regclass), 'RLS is enabled');
@@ -80,7 +86,7 @@ select set_eq($$select column_name from scrapeguard.revision_noise_columns$$,
   array['updated_at', 'last_scraped_at', 'scrape_hash', 'search_vector', 'view_count'], 'the default noise columns');
 
 -- functions --------------------------------------------------------------------------------------
-select is((select count(*)::int from our_functions), 15, 'fifteen functions');
+select is((select count(*)::int from our_functions), 16, 'sixteen functions');
 select is_empty($$select name from our_functions where proconfig is distinct from array['search_path=""']$$,
   'every one pins search_path to ''''');
 select set_eq($$select name from our_functions where prosecdef$$,
@@ -114,9 +120,23 @@ select ok(
   (select prosrc ~ 'pg_notify\(''scrapeguard_event_changes''' from pg_proc
     where oid = 'scrapeguard.event_revisions_on_update()'::regprocedure),
   'changes are notified on channel scrapeguard_event_changes');
-select is(scrapeguard.sql_function_expression('scrapeguard.is_admin()'),
+
+-- embedding helper bodies ------------------------------------------------------------------------
+select is(scrapeguard.function_body_expression('scrapeguard.is_admin()'),
   E'(coalesce((auth.jwt() -> ''app_metadata'' ->> ''role'') = ''admin'', false)\n)',
-  'sql_function_expression turns a one-SELECT SQL function into an expression to embed');
+  'function_body_expression turns a one-SELECT SQL function into an expression to embed');
+select matches(scrapeguard.function_body_expression('scrapeguard.clock()'),
+  '^\(coalesce\(.*scrapeguard\.clock_control.*\)\n\)$',
+  'and a PL/pgSQL function whose body is one RETURN (the clock)');
+select is(scrapeguard.function_body_expression('scrapeguard.refresh_event_revision_trigger()'), null,
+  'a function of any other shape gives null (its caller calls it instead)');
+select is(scrapeguard.function_body_expression('public.set_change_context(uuid, text)'), null,
+  'so does a function with arguments');
+select ok(
+  (select prosrc !~ 'scrapeguard\.clock\(\)' and prosrc ~ 'scrapeguard\.clock_control'
+     and prosrc !~ 'current_change_(actor|run_id)\(\)' and prosrc !~* '\mperform\M'
+     from pg_proc where oid = 'scrapeguard.event_revisions_on_update()'::regprocedure),
+  'the generated update trigger embeds the clock and the attribution and runs no PERFORM');
 
 select * from finish();
 rollback;

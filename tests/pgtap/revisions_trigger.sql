@@ -1,7 +1,7 @@
 -- The revision triggers on public.events: what each kind of write records.
 begin;
 set local search_path = public, extensions;
-select plan(35);
+select plan(42);
 
 select is(
   (select array_agg(t.tgname::text order by t.tgname) from pg_trigger t
@@ -172,6 +172,26 @@ select throws_ok(
     values (gen_random_uuid(), 0, 'insert', '{}', now(), 'x')$$,
   '23514', null, 'revisions start at 1');
 select throws_ok(
+  $$insert into event_revisions (event_id, revision, operation, old_value, new_value, changed_at, actor)
+    values (gen_random_uuid(), 1, 'insert', '{}', '{}', now(), 'x')$$,
+  '23514', null, 'a whole-row row carries one row, not two');
+select throws_ok(
+  $$insert into event_revisions (event_id, revision, operation, old_value, changed_at)
+    values (gen_random_uuid(), 1, 'baseline', '{}', now())$$,
+  '23514', null, 'a baseline carries the row after, like an insert');
+select throws_ok(
+  $$insert into event_revisions (event_id, revision, operation, field_name, old_value, changed_at, actor)
+    values (gen_random_uuid(), 1, 'delete', 'title', '{}', now(), 'x')$$,
+  '23514', null, 'a delete names no field');
+select throws_ok(
+  $$insert into event_revisions (event_id, revision, operation, new_value, changed_at, actor)
+    values (gen_random_uuid(), 1, null, '{}', now(), 'x')$$,
+  '23502', null, 'operation is required');
+select lives_ok(
+  $$insert into event_revisions (event_id, revision, operation, field_name, old_value, new_value, changed_at, actor)
+    values (gen_random_uuid(), 1, 'update', 'description', null, null, now(), 'x')$$,
+  'an update row may carry nulls (a column set to or from null)');
+select throws_ok(
   $$insert into event_revisions (event_id, revision, operation, field_name, old_value, new_value, changed_at, actor)
     values ('00000000-0000-4000-8000-0000000000e3', 2, 'update', 'status', '"a"', '"b"', now(), 'x')$$,
   '23505', null, 'one row per field and revision');
@@ -211,6 +231,25 @@ select is(
   (select count(*) from event_revisions where operation = 'delete' and changed_at = '2026-01-01 02:00+00'::timestamptz
       and event_id <> '00000000-0000-4000-8000-0000000000e1'),
   (select n from n_events), 'TRUNCATE records a delete of every event');
+
+-- A clock that is not a single expression is called, not embedded.
+create or replace function scrapeguard.clock() returns timestamptz
+  language plpgsql stable set search_path = ''
+as $clock$
+declare
+  v timestamptz := '2026-01-01 01:30+00';
+begin
+  return v;
+end
+$clock$;
+select is(scrapeguard.refresh_event_revision_trigger(), true, 'a new clock body regenerates the triggers');
+insert into events (id, title, start_time) values ('00000000-0000-4000-8000-0000000000f1', 'Clock test', '2026-02-01');
+update events set title = 'Clock test, renamed' where id = '00000000-0000-4000-8000-0000000000f1';
+select results_eq(
+  $$select revision, operation, changed_at from event_revisions
+     where event_id = '00000000-0000-4000-8000-0000000000f1' order by revision$$,
+  $$values (1, 'insert', '2026-01-01 01:30+00'::timestamptz), (2, 'update', '2026-01-01 01:30+00'::timestamptz)$$,
+  'a clock that is not one RETURN is called by the generated code (and still decides changed_at)');
 
 select * from finish();
 rollback;
