@@ -4,7 +4,7 @@
 -- event_revisions.
 begin;
 set local search_path = public, extensions;
-select plan(17);
+select plan(18);
 
 -- Run a statement as another role with a request JWT, then come back (pgTAP's own
 -- bookkeeping tables belong to the session user).
@@ -75,6 +75,8 @@ select results_eq(
 
 select throws_ok($$select set_change_context(null, '')$$, '22023', null, 'an empty actor is refused');
 select throws_ok($$select set_change_context(null, repeat('x', 201))$$, '22023', null, 'so is one over 200 characters');
+select throws_ok($$select set_change_context('00000000-0000-4000-8000-00000000dead', 'worker-7')$$,
+  'SG002', null, 'a run that does not exist is refused at once (not as a foreign-key error at the next write)');
 
 -- An app user allowed by the app's own policies to edit events (the base schema has
 -- no such policy; the real app has one for authors).

@@ -29,6 +29,17 @@ describe('error mapping by SQLSTATE', () => {
     expect(err).toBeInstanceOf(UnknownRunError);
   });
 
+  test('a change context naming a run that does not exist → UnknownRunError, before any write', async () => {
+    let ran = false;
+    const err = await f.sg.transport
+      .withChangeContext({ runId: randomUUID(), actor: 'worker-1' }, async () => {
+        ran = true;
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnknownRunError);
+    expect(ran).toBe(false);
+  });
+
   test('SG003 finishing twice → RunAlreadyFinishedError', async () => {
     const source = await f.createSource('Twice');
     const run = await f.sg.runs.start({ sourceId: source, engine: 'api' }, { intervalMs: 0 });
