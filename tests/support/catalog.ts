@@ -98,7 +98,29 @@ export async function catalogSnapshot(client: pg.Client, opts: SnapshotOptions =
     opts.tables ?? null,
     opts.ignoreTriggers ?? [],
   ]);
-  return res.rows.map((r) => r.line);
+  return relativeLogPartitionDays(res.rows.map((r) => r.line));
+}
+
+/**
+ * Daily log partitions are named and bounded by the day they were created for
+ * (scraping_logs_p20261125, FOR VALUES FROM ('2026-11-25 00:00:00+00') …). Two
+ * databases built on either side of a UTC midnight have the same partitions shifted
+ * by a day, so snapshots name those days relative to the first one (day+0, day+1 …)
+ * and compare the structure, not the date it was built on. Lines keep their order
+ * because the shift is the same for all.
+ */
+export function relativeLogPartitionDays(lines: string[]): string[] {
+  const days = [...lines.join('\n').matchAll(/scraping_logs_p(\d{4})(\d{2})(\d{2})/g)].map((m) =>
+    Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])),
+  );
+  if (days.length === 0) return lines;
+  const first = Math.min(...days);
+  const rel = (y: string, mo: string, d: string) => `day+${(Date.UTC(Number(y), Number(mo) - 1, Number(d)) - first) / 86_400_000}`;
+  return lines.map((line) =>
+    line
+      .replace(/scraping_logs_p(\d{4})(\d{2})(\d{2})/g, (_m, y: string, mo: string, d: string) => `scraping_logs_p${rel(y, mo, d)}`)
+      .replace(/'(\d{4})-(\d{2})-(\d{2}) 00:00:00\+00'/g, (_m, y: string, mo: string, d: string) => `'${rel(y, mo, d)}'`),
+  );
 }
 
 /** The base tables as the app defines them, minus scrapeguard's own trigger(s). */
