@@ -45,10 +45,15 @@ select case when (select yes from t_has) then
   results_eq($$select * from pg_temp.revision_runs()$$, $$values (null::uuid)$$,
              'deleting the run kept the revision and set its run_id to null')
   else skip('event_revisions is not there', 1) end;
+-- set_change_context refuses an unknown run itself (SG002, revisions_attribution.sql);
+-- the key still holds when the run goes away after the context was set.
+create temp table t_run2 as select public.start_run('fc000000-0000-0000-0000-000000000001', 'api') as id;
 select case when (select yes from t_has) then
-  throws_ok($$select public.set_change_context('fc000000-0000-0000-0000-0000000000ff', 'scraper');
-              update public.events set title = 'FK test 2' where id = 'fc000000-0000-0000-0000-0000000000e1'$$,
-            '23503', null, 'a change attributed to a run that does not exist is refused')
+  throws_ok(format($$select public.set_change_context(%L, 'scraper');
+                     delete from public.scraping_runs where id = %L;
+                     update public.events set title = 'FK test 2' where id = 'fc000000-0000-0000-0000-0000000000e1'$$,
+                   (select id from t_run2), (select id from t_run2)),
+            '23503', null, 'a change attributed to a run deleted after set_change_context is refused by the foreign key')
   else skip('event_revisions is not there', 1) end;
 
 select * from finish();
