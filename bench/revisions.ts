@@ -214,7 +214,7 @@ interface Workload {
   label: string;
   goal: number;
   unit: string;
-  /** Modes worth running besides without/with (default: all asked for). */
+  /** Modes not worth running for this workload (default: every mode asked for runs). */
   skip?: Mode[];
   /** Runs the workload (n: statements for the single-row ones); returns the statements executed. */
   run: (s: Session, ids: string[], k: number, n?: number) => Promise<number>;
