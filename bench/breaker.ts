@@ -17,18 +17,15 @@
  * time goes: the pair against a copy of the row in a table without any constraint; the
  * pair called the way the SDK's pg transport calls RPCs today (`select * from fn(…)`);
  * and the pair with scrapeguard.clock() redefined in plpgsql in the bench's private
- * database copy (see docs/sections/02-circuit-breaker.md).
+ * database copy (see docs/database.md, "Circuit breaker").
  *
  *   npx tsx bench/breaker.ts            (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CLIENTS to override)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import pg from 'pg';
-import { PROJECT_ROOT } from '../scripts/lib/paths.js';
 import { buildTemplates, copyTemplate, startTestServer } from '../scripts/lib/test-cluster.js';
+import { type BenchRow, median, onlyRequestedDrafts, writeBenchResult } from './lib/results.js';
 
-// Only the breaker's draft matters here (later drafts may be mid-development).
-process.env.SCRAPEGUARD_DRAFTS ??= '02-circuit-breaker';
+onlyRequestedDrafts();
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
@@ -36,24 +33,14 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const SLICE = 0.1;
 const SOURCES = 50;
 
-interface Row {
-  name: string;
+interface Row extends BenchRow {
   baseline: number;
   measured: number;
-  ratio: number;
-  /** "≥ 0.7" as bench/run.ts reads it; "diagnostic" for rows without a goal of their own. */
-  goal: string;
   unit: string;
   notes: string;
 }
 
 type Op = (c: pg.Client, source: string) => Promise<unknown>;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
 
 /** Operations completed and seconds taken when every client runs `op` back to back for `seconds`. */
 async function burst(
@@ -307,13 +294,8 @@ async function main(): Promise<void> {
     );
 
     await setup.end();
-    const dir = join(PROJECT_ROOT, 'bench', 'results');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(
-      join(dir, 'breaker.json'),
-      `${JSON.stringify({ title: `Circuit breaker (${version.split(' on ')[0]})`, server: version, rows }, null, 2)}\n`,
-    );
-    console.log(`written bench/results/breaker.json`);
+    const file = writeBenchResult('breaker', { title: `Circuit breaker (${version.split(' on ')[0]})`, server: version, rows });
+    console.log(`written ${file}`);
   } finally {
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
     if (drop) await drop().catch(() => undefined);

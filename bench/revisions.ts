@@ -28,17 +28,16 @@
  *
  * Writes bench/results/revisions.json.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { migrate } from '../scripts/lib/database.js';
 import { draftMigrations } from '../scripts/lib/migrations.js';
 import { PROJECT_ROOT } from '../scripts/lib/paths.js';
 import { BARE_TEMPLATE, buildTemplates, copyTemplate, MIGRATED_TEMPLATE, startTestServer } from '../scripts/lib/test-cluster.js';
+import { type BenchRow, median, onlyRequestedDrafts, writeBenchResult } from './lib/results.js';
 
-// Drafts in migrations/drafts are half-written work: none unless asked for
-// (SCRAPEGUARD_DRAFTS=name); committed migrations are always applied.
-process.env.SCRAPEGUARD_DRAFTS ??= 'none';
+onlyRequestedDrafts();
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 /** Repetitions of the whole-table workloads (each two UPDATEs per mode). */
@@ -54,24 +53,14 @@ interface Measure {
   cpuMs: number | null;
 }
 
-interface Row {
-  name: string;
+/** pass is absent on diagnostic rows. */
+interface Row extends BenchRow {
   baseline: number;
   measured: number;
-  ratio: number;
-  /** As bench/run.ts reads it: "≤ 1.5×". */
-  goal: string;
   unit: string;
   notes: string;
-  /** Absent on diagnostic rows. */
-  pass?: boolean;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
 
 class Session {
@@ -453,20 +442,11 @@ async function main(): Promise<void> {
       };
     });
 
-    mkdirSync(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
-    const out = join(PROJECT_ROOT, 'bench', 'results', 'revisions.json');
-    writeFileSync(
-      out,
-      `${JSON.stringify(
-        {
-          title: `Event revision triggers: with / without, ${EVENTS} events (${version.split(' on ')[0]})`,
-          server: version,
-          rows,
-        },
-        null,
-        2,
-      )}\n`,
-    );
+    const out = writeBenchResult('revisions', {
+      title: `Event revision triggers: with / without, ${EVENTS} events (${version.split(' on ')[0]})`,
+      server: version,
+      rows,
+    });
     process.stdout.write('\n');
     for (const r of rows) {
       process.stdout.write(

@@ -9,26 +9,9 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../scripts/lib/paths.js';
-
-interface Row {
-  name: string;
-  baseline: number | string;
-  measured: number | string;
-  ratio: number;
-  goal: string;
-  unit?: string;
-  notes?: string;
-  pass?: boolean;
-}
-
-interface Result {
-  title: string;
-  server?: string;
-  rows: Row[];
-}
+import { type BenchResult, RESULTS_DIR } from './lib/results.js';
 
 const benchDir = join(PROJECT_ROOT, 'bench');
-const resultsDir = join(benchDir, 'results');
 const wanted = process.argv.slice(2);
 const benches = readdirSync(benchDir)
   .filter((f) => f.endsWith('.ts') && f !== 'run.ts')
@@ -54,9 +37,9 @@ function meets(ratio: number, goal: string): boolean | undefined {
   return m[1]?.startsWith('≥') || m[1]?.startsWith('>') ? ratio >= target : ratio <= target;
 }
 
-const results: Result[] = existsSync(resultsDir)
-  ? readdirSync(resultsDir).filter((f) => f.endsWith('.json')).sort()
-      .map((f) => JSON.parse(readFileSync(join(resultsDir, f), 'utf8')) as Result)
+const results: BenchResult[] = existsSync(RESULTS_DIR)
+  ? readdirSync(RESULTS_DIR).filter((f) => f.endsWith('.json')).sort()
+      .map((f) => JSON.parse(readFileSync(join(RESULTS_DIR, f), 'utf8')) as BenchResult)
   : [];
 
 const lines = [

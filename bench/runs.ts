@@ -25,17 +25,14 @@
  *   npx tsx bench/runs.ts [ingest] [lookup] [fleet]
  *   (BENCH_ROUNDS, BENCH_BIG_LOGS, BENCH_LOOKUPS, BENCH_FLEET to override)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { PROJECT_ROOT } from '../scripts/lib/paths.js';
 import { buildTemplates, copyTemplate, startTestServer, type ServerUrls } from '../scripts/lib/test-cluster.js';
+import { type BenchRow, median, onlyRequestedDrafts, writeBenchResult } from './lib/results.js';
 
-// The drafts this one builds on (a prefix that matches no file is ignored).
-process.env.SCRAPEGUARD_DRAFTS ??= '02-circuit-breaker,03-event-revisions,04-runs-and-logs';
+onlyRequestedDrafts();
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const BATCHES_PER_ROUND = 20;
@@ -47,20 +44,11 @@ const LOOKUPS = Number(process.env.BENCH_LOOKUPS ?? 100);
 const FLEET_CALLS = Number(process.env.BENCH_FLEET ?? 10);
 const SOURCES = 50;
 
-interface Row {
-  name: string;
+interface Row extends BenchRow {
   baseline: number;
   measured: number;
-  ratio: number;
-  goal: string;
   unit: string;
   notes: string;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 const round3 = (x: number) => Number(x.toFixed(3));
@@ -406,10 +394,8 @@ async function main(): Promise<void> {
       report(row);
       console.log(`  (${((performance.now() - t) / 1000).toFixed(0)} s)`);
     }
-    const dir = join(PROJECT_ROOT, 'bench', 'results');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'runs.json'), `${JSON.stringify({ title: `Runs and logs (${version})`, rows }, null, 2)}\n`);
-    console.log('written bench/results/runs.json');
+    const file = writeBenchResult('runs', { title: `Runs and logs (${version})`, rows });
+    console.log(`written ${file}`);
   } finally {
     server.dispose();
   }
