@@ -18,7 +18,8 @@ import { historyCommand, statusCommand } from '../sdk/cli/commands.js';
 import { table, time } from '../sdk/cli/format.js';
 import { createMigratedLocalDatabase, ensureLocalDatabase, migrate, stopLocalDatabase, withClient } from './lib/database.js';
 import { PROJECT_ROOT } from './lib/paths.js';
-import { demoSources, initialEvents, nextPage, prng, sourceAnswers, type DemoEvent, type DemoSource } from './demo/fleet.js';
+import { demoSources, initialEvents, nextPage, sourceAnswers, type DemoEvent, type DemoSource } from './demo/fleet.js';
+import { prng } from './lib/prng.js';
 
 const ROUNDS = 48; // × 10 simulated minutes = 8 hours
 const WORKERS = 6;

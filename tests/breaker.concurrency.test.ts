@@ -11,6 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
+import { prng } from '../scripts/lib/prng.js';
 import { useTestDatabase, type TestDatabase } from './support/db.js';
 
 const WORKERS = 16;
@@ -20,17 +21,6 @@ const BASE_S = 3600;
 const CAP_S = 24 * 3600;
 const LEASE_S = 300;
 
-/** Small deterministic PRNG (mulberry32), one per worker, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Row {
   state: string;
@@ -213,7 +203,7 @@ describe('circuit breaker under concurrency (16 connections × 500 calls on one 
     const permits: Permit[] = [];
     await Promise.all(
       workers.slice(0, WORKERS).map(async (c, w) => {
-        const rand = rng(1000 + w);
+        const rand = prng(1000 + w);
         for (let i = 0; i < CALLS_PER_WORKER; i += 1) {
           if (rand() < 0.75) failures.push(await record(c, source, w, 'failure', null));
           else permits.push(await permit(c, source, w));
@@ -247,7 +237,7 @@ describe('circuit breaker under concurrency (16 connections × 500 calls on one 
     let running = true;
 
     const runWorker = async (c: pg.Client, w: number): Promise<void> => {
-      const rand = rng(2000 + w);
+      const rand = prng(2000 + w);
       const oldProbes: string[] = [];
       while (calls[w]! < CALLS_PER_WORKER) {
         const p = await permit(c, source, w);
@@ -275,7 +265,7 @@ describe('circuit breaker under concurrency (16 connections × 500 calls on one 
     // The 17th connection moves the shared clock: past open_until when the breaker
     // is open (after letting some late results in), past the lease now and then.
     const driver = async (c: pg.Client): Promise<void> => {
-      const rand = rng(99);
+      const rand = prng(99);
       while (running) {
         await new Promise((r) => setTimeout(r, 2 + Math.floor(rand() * 4)));
         const s = await c.query<{ state: string }>(

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Engine } from '../../sdk/index.js';
+import { prng } from '../lib/prng.js';
 
 export type Profile = 'healthy' | 'flaky' | 'dead' | 'recovering';
 
@@ -31,18 +32,6 @@ export interface DemoEvent {
 export function stableUuid(name: string): string {
   const h = createHash('md5').update(`scrapeguard-demo:${name}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
-/** mulberry32: a tiny seeded PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const SOURCES: [string, string, Engine, Profile][] = [
