@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../scripts/lib/paths.js';
+import { renderResults } from './lib/report.js';
 import { type BenchResult, RESULTS_DIR } from './lib/results.js';
 
 const benchDir = join(PROJECT_ROOT, 'bench');
@@ -29,41 +30,12 @@ for (const name of benches) {
   }
 }
 
-/** Goals are written like "≥ 0.7" or "≤ 1.5×". */
-function meets(ratio: number, goal: string): boolean | undefined {
-  const m = /([≤≥<>]=?)\s*([\d.]+)/.exec(goal);
-  if (!m) return undefined;
-  const target = Number(m[2]);
-  return m[1]?.startsWith('≥') || m[1]?.startsWith('>') ? ratio >= target : ratio <= target;
-}
-
 const results: BenchResult[] = existsSync(RESULTS_DIR)
   ? readdirSync(RESULTS_DIR).filter((f) => f.endsWith('.json')).sort()
       .map((f) => JSON.parse(readFileSync(join(RESULTS_DIR, f), 'utf8')) as BenchResult)
   : [];
 
-const lines = [
-  '# Benchmark results',
-  '',
-  `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}. Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ` +
-    `${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
-  'Every ratio compares two measurements taken in the same run on the same server, so machine noise cancels out;',
-  'absolute times are shown for context only.',
-  '',
-];
-for (const res of results) {
-  lines.push(`## ${res.title}`, '');
-  if (res.server) lines.push(`Server: ${res.server}`, '');
-  lines.push('| measurement | baseline | measured | ratio | goal | met | notes |', '|---|---|---|---|---|---|---|');
-  for (const row of res.rows) {
-    const ok = row.pass ?? meets(row.ratio, row.goal);
-    const unit = row.unit ? ` ${row.unit}` : '';
-    lines.push(
-      `| ${row.name} | ${row.baseline}${unit} | ${row.measured}${unit} | ${row.ratio.toFixed(2)} | ${row.goal} | ${ok === undefined ? '' : ok ? 'yes' : 'no'} | ${row.notes ?? ''} |`,
-    );
-  }
-  lines.push('');
-}
-writeFileSync(join(benchDir, 'RESULTS.md'), lines.join('\n'));
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+writeFileSync(join(benchDir, 'RESULTS.md'), renderResults(results, new Date().toISOString().slice(0, 10), machine));
 console.log(`\nwrote bench/RESULTS.md (${results.length} benchmark files)`);
 process.exit(failed > 0 ? 1 : 0);
