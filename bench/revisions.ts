@@ -165,7 +165,7 @@ begin
 end
 $fn$`;
 
-const OUR_TRIGGERS = ['scrapeguard_event_revisions_update', 'scrapeguard_event_revisions_insert_delete', 'scrapeguard_event_revisions_truncate'];
+const OUR_TRIGGERS = ['_scrapeguard_event_revisions_update', '_scrapeguard_event_revisions_insert_delete', '_scrapeguard_event_revisions_truncate'];
 
 async function setMode(c: pg.Client, mode: Mode): Promise<void> {
   await c.query('drop trigger if exists zz_bench_statement_level on public.events');
@@ -175,7 +175,7 @@ async function setMode(c: pg.Client, mode: Mode): Promise<void> {
     await c.query('select scrapeguard.refresh_event_revision_trigger()');
   } else if (mode === 'statement-level') {
     await c.query('select scrapeguard.refresh_event_revision_trigger()');
-    await c.query('drop trigger scrapeguard_event_revisions_update on public.events');
+    await c.query('drop trigger _scrapeguard_event_revisions_update on public.events');
     await c.query(
       `create trigger zz_bench_statement_level after update on public.events
          referencing old table as old_rows new table as new_rows
@@ -186,7 +186,7 @@ async function setMode(c: pg.Client, mode: Mode): Promise<void> {
     await c.query('select scrapeguard.refresh_event_revision_trigger()');
     const { rows } = await c.query<{ def: string }>(
       `select pg_get_triggerdef(oid) as def from pg_trigger
-        where tgrelid = 'public.events'::regclass and tgname = 'scrapeguard_event_revisions_update'`,
+        where tgrelid = 'public.events'::regclass and tgname = '_scrapeguard_event_revisions_update'`,
     );
     const when = /\bWHEN (\(.*\)) EXECUTE FUNCTION\b/s.exec(rows[0]?.def ?? '')?.[1];
     if (!when) throw new Error(`no WHEN clause in the generated update trigger: ${rows[0]?.def}`);

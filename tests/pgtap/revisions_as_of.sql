@@ -96,9 +96,9 @@ select throws_ok($$select * from events_as_of(null)$$, '22004', null, 'events_as
 
 -- history that starts later than the question --------------------------------------------
 -- An event that existed before scrapeguard: its first change writes a baseline.
-alter table events disable trigger scrapeguard_event_revisions_insert_delete;
+alter table events disable trigger _scrapeguard_event_revisions_insert_delete;
 insert into events (id, title, start_time) values ('00000000-0000-4000-8000-0000000000b3', 'Legacy event', '2025-01-01');
-alter table events enable trigger scrapeguard_event_revisions_insert_delete;
+alter table events enable trigger _scrapeguard_event_revisions_insert_delete;
 set local scrapeguard.now = '2026-03-01 15:00+00';
 update events set title = 'Legacy event (edited)' where id = '00000000-0000-4000-8000-0000000000b3';
 select is((event_as_of('00000000-0000-4000-8000-0000000000b3', '2026-03-01 15:00+00')).title, 'Legacy event (edited)',

@@ -5,10 +5,10 @@ select plan(42);
 
 select is(
   (select array_agg(t.tgname::text order by t.tgname) from pg_trigger t
-    where t.tgrelid = 'public.events'::regclass and not t.tgisinternal and t.tgname like 'scrapeguard%'),
-  array['scrapeguard_event_revisions_insert_delete', 'scrapeguard_event_revisions_truncate',
-        'scrapeguard_event_revisions_update'],
-  'three scrapeguard_* triggers on events');
+    where t.tgrelid = 'public.events'::regclass and not t.tgisinternal and t.tgname like '\_scrapeguard%'),
+  array['_scrapeguard_event_revisions_insert_delete', '_scrapeguard_event_revisions_truncate',
+        '_scrapeguard_event_revisions_update'],
+  'three _scrapeguard_* triggers on events (named to fire before the app''s own AFTER triggers)');
 
 -- insert ---------------------------------------------------------------------
 set local scrapeguard.now = '2026-01-01 00:00+00';
@@ -131,9 +131,9 @@ select results_eq(
   'INSERT … ON CONFLICT DO UPDATE (a scraper''s upsert) is recorded as an update');
 
 -- an event that predates its history ----------------------------------------------------------
-alter table events disable trigger scrapeguard_event_revisions_insert_delete;
+alter table events disable trigger _scrapeguard_event_revisions_insert_delete;
 insert into events (id, title, start_time) values ('00000000-0000-4000-8000-0000000000e5', 'Old event', '2025-01-01');
-alter table events enable trigger scrapeguard_event_revisions_insert_delete;
+alter table events enable trigger _scrapeguard_event_revisions_insert_delete;
 create temp table before_change on commit drop as
   select to_jsonb(e) as j from events e where e.id = '00000000-0000-4000-8000-0000000000e5';
 update events set title = 'Old event, renamed' where id = '00000000-0000-4000-8000-0000000000e5';
@@ -221,7 +221,7 @@ select is((select max(revision) from event_revisions where event_id = '00000000-
   'and removing it there records it again');
 select ok(
   (select pg_get_triggerdef(t.oid) like '%old.id IS DISTINCT FROM new.id%' and pg_get_triggerdef(t.oid) not like '%updated_at%'
-     from pg_trigger t where t.tgname = 'scrapeguard_event_revisions_update'),
+     from pg_trigger t where t.tgname = '_scrapeguard_event_revisions_update'),
   'the update trigger''s WHEN clause compares the tracked columns and leaves noise columns out');
 
 -- truncate ------------------------------------------------------------------------------------------

@@ -125,5 +125,5 @@ export function relativeLogPartitionDays(lines: string[]): string[] {
 
 /** The base tables as the app defines them, minus scrapeguard's own trigger(s). */
 export function baseTableSnapshot(client: pg.Client): Promise<string[]> {
-  return catalogSnapshot(client, { schemas: ['public'], tables: BASE_TABLES, ignoreTriggers: ['scrapeguard%'] });
+  return catalogSnapshot(client, { schemas: ['public'], tables: BASE_TABLES, ignoreTriggers: ['scrapeguard%', '\\_scrapeguard%'] });
 }
