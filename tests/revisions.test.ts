@@ -103,6 +103,28 @@ describe('notifications and attribution (base schema)', async () => {
     ]);
     await drain();
   });
+
+  test('a field list too long for a notification is sent as null, and the update still succeeds', async () => {
+    // pg_notify refuses payloads of 8,000 bytes: 130 changed columns of 60-character names.
+    const names = Array.from({ length: 130 }, (_, i) => `wide_${String(i).padStart(3, '0')}_${'x'.repeat(51)}`);
+    await writer.query(`alter table public.events ${names.map((n) => `add column ${n} integer`).join(', ')}`);
+    await writer.query('select scrapeguard.refresh_event_revision_trigger()');
+    const { rows } = await writer.query<{ id: string }>(
+      `insert into public.events (title, start_time) values ('Wide', '2026-11-03') returning id`,
+    );
+    const id = rows[0]!.id;
+    await drain();
+    await writer.query(`update public.events set ${names.map((n) => `${n} = 1`).join(', ')} where id = $1`, [id]);
+    expect(await drain()).toEqual([{ event_id: id, revision: 2, operation: 'update', fields: null }]);
+    const h = await writer.query<{ n: number }>(
+      `select count(*)::int as n from public.event_revisions where event_id = $1 and revision = 2`,
+      [id],
+    );
+    expect(h.rows[0]!.n).toBe(130);
+    // A short list on the same table is still sent in full.
+    await writer.query(`update public.events set ${names[0]} = 2, title = 'Wide 2' where id = $1`, [id]);
+    expect(await drain()).toEqual([{ event_id: id, revision: 3, operation: 'update', fields: ['title', names[0]] }]);
+  });
 });
 
 describe('on the real app schema', async () => {
@@ -188,5 +210,98 @@ describe('on the real app schema', async () => {
     );
     await c.query(`update public.events set title_hant = '澳門格蘭披治大賽車' where id = $1`, [rows[0]!.id]);
     expect(await revisions(rows[0]!.id)).toEqual([{ revision: 2, field_name: 'title_hant', actor: 'postgres' }]);
+
+    // The history recorded under the old name moved with the column: reads rebuild it
+    // under the new one, from the insert's whole row and from the update rows.
+    const festival = await c.query<{ id: string }>(`select id from public.events where title = 'Macau Food Festival 2026'`);
+    const fid = festival.rows[0]!.id;
+    const past = await c.query<{ first: string | null; later: string | null; now: string | null }>(
+      `select (public.event_as_of($1, (select changed_at from public.event_revisions where event_id = $1 and revision = 1))).title_hant as first,
+              (public.event_as_of($1, scrapeguard.clock())).title_hant as now,
+              (select e.title_hant from public.events_as_of(scrapeguard.clock()) e where e.id = $1) as later`,
+      [fid],
+    );
+    expect(past.rows[0]).toEqual({ first: '澳門美食節', now: '第二十六屆澳門美食節', later: '第二十六屆澳門美食節' });
+    const fields = await c.query<{ f: string }>(
+      `select distinct field_name as f from public.event_revisions where event_id = $1 and field_name like 'title_%'`,
+      [fid],
+    );
+    expect(fields.rows).toEqual([{ f: 'title_hant' }]);
+  });
+
+  test('renaming a noise column keeps it noise; swapping two names swaps their histories', async () => {
+    await c.query('begin');
+    await c.query('alter table public.events rename column view_count to views');
+    await c.query('select scrapeguard.refresh_event_revision_trigger()');
+    await c.query('commit');
+    const noise = await c.query<{ n: string }>(`select column_name as n from scrapeguard.revision_noise_columns order by 1`);
+    expect(noise.rows.map((r) => r.n)).toContain('views');
+    expect(noise.rows.map((r) => r.n)).not.toContain('view_count');
+
+    const { rows } = await c.query<{ id: string }>(
+      `insert into public.events (title, description, start_time) values ('Swap', 'About the swap', '2026-11-20') returning id`,
+    );
+    const id = rows[0]!.id;
+    await c.query(`update public.events set views = views + 1 where id = $1`, [id]);
+    await c.query(`update public.events set description = 'About the swap, revised' where id = $1`, [id]);
+    expect(await revisions(id)).toEqual([{ revision: 2, field_name: 'description', actor: 'postgres' }]);
+
+    await c.query('begin');
+    await c.query('alter table public.events rename column description to swap_tmp');
+    await c.query('alter table public.events rename column title to description');
+    await c.query('alter table public.events rename column swap_tmp to title');
+    await c.query('select scrapeguard.refresh_event_revision_trigger()');
+    await c.query('commit');
+    const after = await c.query<{ first_title: string; first_description: string; now_title: string }>(
+      `select (public.event_as_of($1, (select changed_at from public.event_revisions where event_id = $1 and revision = 1))).title as first_title,
+              (public.event_as_of($1, (select changed_at from public.event_revisions where event_id = $1 and revision = 1))).description as first_description,
+              (public.event_as_of($1, scrapeguard.clock())).title as now_title`,
+      [id],
+    );
+    expect(after.rows[0]).toEqual({ first_title: 'About the swap', first_description: 'Swap', now_title: 'About the swap, revised' });
+    expect(await revisions(id)).toEqual([{ revision: 2, field_name: 'title', actor: 'postgres' }]);
+  });
+
+  test("a change is recorded before an app AFTER trigger's own write of the same event", async () => {
+    // An app trigger that fills a slug after insert and stamps the description after a
+    // title change: both write the event again from inside the statement.
+    await c.query(`
+      create function public.test_events_follow_up() returns trigger language plpgsql as $f$
+      begin
+        if tg_op = 'INSERT' then
+          update public.events set slug = 'slug-' || new.id where id = new.id;
+        elsif new.description is not distinct from old.description and new.title is distinct from old.title then
+          update public.events set description = 'was: ' || old.title where id = new.id;
+        end if;
+        return null;
+      end $f$;
+      create trigger events_follow_up after insert or update on public.events
+        for each row when (pg_trigger_depth() < 1) execute function public.test_events_follow_up();`);
+    try {
+      const { rows } = await c.query<{ id: string }>(
+        // (description is the NOT NULL column since the swap above)
+        `insert into public.events (title, description, start_time) values ('Follow-up', 'An event', '2026-11-21') returning id`,
+      );
+      const id = rows[0]!.id;
+      await c.query(`update public.events set title = 'Follow-up, renamed' where id = $1`, [id]);
+      const h = await c.query<{ revision: number; operation: string; field_name: string | null }>(
+        `select revision, operation, field_name from public.event_revisions where event_id = $1 order by revision, id`,
+        [id],
+      );
+      expect(h.rows).toEqual([
+        { revision: 1, operation: 'insert', field_name: null },
+        { revision: 2, operation: 'update', field_name: 'slug' },
+        { revision: 3, operation: 'update', field_name: 'title' },
+        { revision: 4, operation: 'update', field_name: 'description' },
+      ]);
+      const exact = await c.query(
+        `select to_jsonb(public.event_as_of($1, scrapeguard.clock())) - $2::text[] as a,
+                (select to_jsonb(e) - $2::text[] from public.events e where e.id = $1) as b`,
+        [id, ['updated_at', 'last_scraped_at', 'scrape_hash', 'search_vector', 'views']],
+      );
+      expect(exact.rows[0].a).toEqual(exact.rows[0].b);
+    } finally {
+      await c.query('drop trigger events_follow_up on public.events; drop function public.test_events_follow_up()');
+    }
   });
 });

@@ -4,7 +4,7 @@
 -- event_revisions.
 begin;
 set local search_path = public, extensions;
-select plan(18);
+select plan(21);
 
 -- Run a statement as another role with a request JWT, then come back (pgTAP's own
 -- bookkeeping tables belong to the session user).
@@ -91,6 +91,24 @@ select results_eq(
   $$select field_name, run_id, actor from event_revisions where event_id = '00000000-0000-4000-8000-0000000000a2' and revision = 3$$,
   $$values ('title', null::uuid, '6f0c4e8a-2b7d-4c1e-9a55-0d3b2f1e7c90')$$,
   'the change is recorded (SECURITY DEFINER trigger) and attributed to the JWT''s sub');
+-- Supabase third-party auth (Clerk, Firebase, Auth0…): the sub is not a uuid.
+select is(
+  (select as_role from pg_temp.as_role('authenticated',
+     '{"sub": "user_2NNEqL2nrIRdJ194ndJqAHwEfxC", "role": "authenticated"}',
+     $$update events set description = 'Route changed' where id = '00000000-0000-4000-8000-0000000000a2'$$)), 1::bigint,
+  'a user whose JWT sub is not a uuid (third-party auth) updates an event');
+select is(
+  (select actor from event_revisions where event_id = '00000000-0000-4000-8000-0000000000a2' and revision = 4),
+  'user_2NNEqL2nrIRdJ194ndJqAHwEfxC',
+  'the change is recorded and attributed to that sub as it is');
+select set_config('request.jwt.claim.sub', 'auth0|5f7c8ec7c33c6c004bbafe82', true);
+select pg_temp.as_role('authenticated', null,
+  $$update events set description = 'Route changed again' where id = '00000000-0000-4000-8000-0000000000a2'$$);
+select set_config('request.jwt.claim.sub', '', true);
+select is(
+  (select actor from event_revisions where event_id = '00000000-0000-4000-8000-0000000000a2' and revision = 5),
+  'auth0|5f7c8ec7c33c6c004bbafe82',
+  'so is the sub of the older per-claim setting (request.jwt.claim.sub)');
 select is(
   (select as_role from pg_temp.as_role('authenticated',
      '{"sub": "6f0c4e8a-2b7d-4c1e-9a55-0d3b2f1e7c90", "role": "authenticated"}',
@@ -109,7 +127,7 @@ select throws_ok(
 select is(
   (select as_role from pg_temp.as_role('authenticated',
      '{"sub": "11111111-2222-4333-8444-555555555555", "role": "authenticated", "app_metadata": {"role": "admin"}}',
-     $$select * from event_history('00000000-0000-4000-8000-0000000000a2')$$)), 3::bigint,
+     $$select * from event_history('00000000-0000-4000-8000-0000000000a2')$$)), 5::bigint,
   'an admin reads the history through event_history');
 select is(
   (select as_role from pg_temp.as_role('authenticated',
