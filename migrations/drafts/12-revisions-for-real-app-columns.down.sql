@@ -330,6 +330,50 @@ $$;
 comment on function scrapeguard.refresh_event_revision_trigger() is
   'Regenerates the revision triggers of public.events from its current columns, the noise-column setting and the clock/attribution helpers. Returns false when already current. Run after ALTER TABLE public.events.';
 
+create or replace function scrapeguard.function_body_expression(fn regprocedure) returns text
+  language plpgsql
+  stable
+  set search_path = ''
+as $$
+declare
+  p pg_catalog.pg_proc;
+  v_body text;
+  v_match text[];
+  v_type regtype;
+begin
+  select * into p from pg_catalog.pg_proc where oid = fn;
+  if not found or p.pronargs <> 0 or p.proretset or p.prosqlbody is not null then
+    return null;
+  end if;
+  v_body := pg_catalog.btrim(p.prosrc, E' \t\r\n;');
+  case (select l.lanname from pg_catalog.pg_language l where l.oid = p.prolang)
+    when 'sql' then
+      v_match := pg_catalog.regexp_match(v_body, '^select\s+(.*)$', 'i');
+    when 'plpgsql' then
+      -- No DECLARE section, nothing before the RETURN; anything after it makes
+      -- the expression check below fail.
+      v_match := pg_catalog.regexp_match(v_body, '^begin\s+return\s+(.*?)\s*;\s*end$', 'i');
+    else
+      return null;
+  end case;
+  if v_match is null then
+    return null;
+  end if;
+  v_body := '(' || v_match[1] || E'\n)';
+  -- It must be one expression of the function's type (not "a from t", not a row,
+  -- not two statements): anything else fails here and the caller calls the function.
+  begin
+    execute pg_catalog.format('select pg_catalog.pg_typeof(%s)', v_body) into v_type;
+  exception when others then
+    return null;
+  end;
+  if v_type is distinct from p.prorettype::regtype then
+    return null;
+  end if;
+  return v_body;
+end
+$$;
+
 drop function if exists scrapeguard.carry_over_renamed_event_columns();
 drop function if exists scrapeguard.renamed_keys(jsonb, jsonb);
 drop function if exists scrapeguard.event_row_image_sql(text, text[]);

@@ -165,7 +165,7 @@ as $$
          not scrapeguard.type_has_equality(a.atttypid),
          scrapeguard.type_recorded_as_text(a.atttypid)
     from pg_catalog.pg_attribute a
-   where a.attrelid = 'public.events'::regclass
+   where a.attrelid = 'public.events'::pg_catalog.regclass
      and a.attnum > 0
      and not a.attisdropped
    order by a.attnum
@@ -260,6 +260,51 @@ begin
 end
 $$;
 
+-- Unchanged but for its type names (see 7 above): the refresh calls it.
+create or replace function scrapeguard.function_body_expression(fn regprocedure) returns text
+  language plpgsql
+  stable
+  set search_path = ''
+as $$
+declare
+  p pg_catalog.pg_proc;
+  v_body pg_catalog.text;
+  v_match pg_catalog.text[];
+  v_type pg_catalog.regtype;
+begin
+  select * into p from pg_catalog.pg_proc where oid = fn;
+  if not found or p.pronargs <> 0 or p.proretset or p.prosqlbody is not null then
+    return null;
+  end if;
+  v_body := pg_catalog.btrim(p.prosrc, E' \t\r\n;');
+  case (select l.lanname from pg_catalog.pg_language l where l.oid = p.prolang)
+    when 'sql' then
+      v_match := pg_catalog.regexp_match(v_body, '^select\s+(.*)$', 'i');
+    when 'plpgsql' then
+      -- No DECLARE section, nothing before the RETURN; anything after it makes
+      -- the expression check below fail.
+      v_match := pg_catalog.regexp_match(v_body, '^begin\s+return\s+(.*?)\s*;\s*end$', 'i');
+    else
+      return null;
+  end case;
+  if v_match is null then
+    return null;
+  end if;
+  v_body := '(' || v_match[1] || E'\n)';
+  -- It must be one expression of the function's type (not "a from t", not a row,
+  -- not two statements): anything else fails here and the caller calls the function.
+  begin
+    execute pg_catalog.format('select pg_catalog.pg_typeof(%s)', v_body) into v_type;
+  exception when others then
+    return null;
+  end;
+  if v_type is distinct from p.prorettype::pg_catalog.regtype then
+    return null;
+  end if;
+  return v_body;
+end
+$$;
+
 -- ---------------------------------------------------------------------------
 -- 6. Renamed columns keep their history
 -- ---------------------------------------------------------------------------
@@ -317,7 +362,7 @@ begin
     into v_renames, v_from
     from scrapeguard.event_column_names s
     join pg_catalog.pg_attribute a
-      on a.attrelid = 'public.events'::regclass and a.attnum = s.attnum and not a.attisdropped
+      on a.attrelid = 'public.events'::pg_catalog.regclass and a.attnum = s.attnum and not a.attisdropped
    where a.attname::pg_catalog.text <> s.column_name;
   v_count := coalesce(pg_catalog.cardinality(v_from), 0);
 
@@ -338,7 +383,7 @@ begin
   insert into scrapeguard.event_column_names (attnum, column_name)
   select a.attnum, a.attname::pg_catalog.text
     from pg_catalog.pg_attribute a
-   where a.attrelid = 'public.events'::regclass and a.attnum > 0 and not a.attisdropped;
+   where a.attrelid = 'public.events'::pg_catalog.regclass and a.attnum > 0 and not a.attisdropped;
 
   if v_count > 0 then
     update scrapeguard.revision_noise_columns n
@@ -360,7 +405,7 @@ grant execute on function scrapeguard.carry_over_renamed_event_columns() to serv
 insert into scrapeguard.event_column_names (attnum, column_name)
 select a.attnum, a.attname::pg_catalog.text
   from pg_catalog.pg_attribute a
- where a.attrelid = 'public.events'::regclass and a.attnum > 0 and not a.attisdropped
+ where a.attrelid = 'public.events'::pg_catalog.regclass and a.attnum > 0 and not a.attisdropped
 on conflict (attnum) do nothing;
 
 -- ---------------------------------------------------------------------------
@@ -595,7 +640,7 @@ $tmpl$,
                   where p.oid = pg_catalog.to_regprocedure('scrapeguard.event_revisions_on_truncate()')
                     and p.prosrc = v_truncate_body)
      and (select count(*) from pg_catalog.pg_trigger t
-           where t.tgrelid = 'public.events'::regclass
+           where t.tgrelid = 'public.events'::pg_catalog.regclass
              and t.tgname in ('_scrapeguard_event_revisions_update', '_scrapeguard_event_revisions_insert_delete',
                               '_scrapeguard_event_revisions_truncate')) = 3 then
     return v_renamed > 0;
@@ -628,7 +673,7 @@ $tmpl$,
   -- The names of 000009/000010, replaced by the ones that fire first (dropped only
   -- where present: "if exists" would say so in a notice at every refresh).
   for c in select t.tgname from pg_catalog.pg_trigger t
-            where t.tgrelid = 'public.events'::regclass
+            where t.tgrelid = 'public.events'::pg_catalog.regclass
               and t.tgname in ('scrapeguard_event_revisions_update', 'scrapeguard_event_revisions_insert_delete',
                                'scrapeguard_event_revisions_truncate') loop
     execute pg_catalog.format('drop trigger %I on public.events', c.tgname);
