@@ -312,9 +312,9 @@ $$;
 -- The names the columns of public.events had at the last refresh, by attribute
 -- number: a column renamed since then has the same number and a new name.
 create table if not exists scrapeguard.event_column_names (
-  attnum smallint primary key,
+  attnum integer primary key,
   column_name text not null,
-  constraint event_column_names_attnum_positive check (attnum > 0),
+  constraint event_column_names_attnum_is_a_column check (attnum between 1 and 1600),
   constraint event_column_names_name_not_empty check (column_name <> '')
 );
 comment on table scrapeguard.event_column_names is
