@@ -1,3 +1,7 @@
+--! Previous: sha1:d9323358d2e3843892c6e3f7d84de9897a7009af
+--! Hash: sha1:15bfe840434e4e5b2b9773a6c835345702825d27
+--! Message: no type names looked up in the temporary schema by security definer code
+
 -- No type names looked up in the session's temporary schema by SECURITY DEFINER code.
 --
 -- With search_path = '', PostgreSQL still resolves an unqualified type or table name
@@ -148,4 +152,3 @@ begin
   return dropped;
 end
 $$;
-

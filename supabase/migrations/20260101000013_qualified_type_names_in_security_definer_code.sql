@@ -1,5 +1,18 @@
--- Down script of "no type names looked up in the temporary schema": the log
--- partition functions as 000008 wrote them.
+-- scrapeguard migration 000013 (exported from migrations/committed/000013-qualified-type-names-in-security-definer-code.sql by npm run export:supabase).
+-- Down script: migrations/rollback/000013.sql
+
+-- No type names looked up in the session's temporary schema by SECURITY DEFINER code.
+--
+-- With search_path = '', PostgreSQL still resolves an unqualified type or table name
+-- in the session's temporary schema first (pg_temp is searched before pg_catalog
+-- unless it is listed). Any role may create temporary objects, so a session that can
+-- call a SECURITY DEFINER function could create, say, a domain pg_temp.timestamptz
+-- whose CHECK runs its own code, and have it run as the function's owner. Every
+-- table name in scrapeguard's functions is schema-qualified already; this migration
+-- qualifies the type names of the log partition functions (the SECURITY DEFINER
+-- ensure_log_partitions and drop_expired_logs, and log_partitions, which they call).
+-- The revision triggers and their helpers were qualified by the previous migration.
+-- Behaviour is unchanged.
 
 create or replace function scrapeguard.log_partitions()
   returns table (partition regclass, lower_bound timestamptz, upper_bound timestamptz, is_default boolean)
@@ -9,11 +22,11 @@ create or replace function scrapeguard.log_partitions()
   set datestyle = 'ISO, YMD'
   set search_path = ''
 as $$
-  select c.oid::regclass,
-         case when b.m[1] = 'MINVALUE' then '-infinity'::timestamptz
-              else pg_catalog.btrim(b.m[1], '''')::timestamptz end,
-         case when b.m[2] = 'MAXVALUE' then 'infinity'::timestamptz
-              else pg_catalog.btrim(b.m[2], '''')::timestamptz end,
+  select c.oid::pg_catalog.regclass,
+         case when b.m[1] = 'MINVALUE' then '-infinity'::pg_catalog.timestamptz
+              else pg_catalog.btrim(b.m[1], '''')::pg_catalog.timestamptz end,
+         case when b.m[2] = 'MAXVALUE' then 'infinity'::pg_catalog.timestamptz
+              else pg_catalog.btrim(b.m[2], '''')::pg_catalog.timestamptz end,
          b.m is null
     from pg_catalog.pg_inherits i
     join pg_catalog.pg_class c on c.oid = i.inhrelid
@@ -21,7 +34,7 @@ as $$
       select pg_catalog.regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid),
                                      '^FOR VALUES FROM \((.*)\) TO \((.*)\)$') as m
     ) b
-   where i.inhparent = 'public.scraping_logs'::regclass
+   where i.inhparent = 'public.scraping_logs'::pg_catalog.regclass
    order by 2 nulls first
 $$;
 
@@ -35,11 +48,11 @@ create or replace function scrapeguard.ensure_log_partitions(ahead interval defa
   set lock_timeout = '5s'
 as $$
 declare
-  now_ timestamptz := scrapeguard.clock();
-  d date;
-  lo timestamptz;
-  hi timestamptz;
-  part text;
+  now_ pg_catalog.timestamptz := scrapeguard.clock();
+  d pg_catalog.date;
+  lo pg_catalog.timestamptz;
+  hi pg_catalog.timestamptz;
+  part pg_catalog.text;
   created integer := 0;
 begin
   if ahead is null then
@@ -50,9 +63,9 @@ begin
       using errcode = '22023';
   end if;
   for d in
-    select g::date
-      from pg_catalog.generate_series((now_ at time zone 'UTC')::date::timestamp,
-                                      ((now_ + ahead) at time zone 'UTC')::date::timestamp,
+    select g::pg_catalog.date
+      from pg_catalog.generate_series((now_ at time zone 'UTC')::pg_catalog.date::timestamp,
+                                      ((now_ + ahead) at time zone 'UTC')::pg_catalog.date::timestamp,
                                       interval '1 day') g
   loop
     lo := d::timestamp at time zone 'UTC';
@@ -105,7 +118,7 @@ create or replace function scrapeguard.drop_expired_logs(
   set lock_timeout = '5s'
 as $$
 declare
-  cutoff timestamptz;
+  cutoff pg_catalog.timestamptz;
   p record;
   dropped integer := 0;
   stray bigint;
@@ -138,4 +151,3 @@ begin
   return dropped;
 end
 $$;
-

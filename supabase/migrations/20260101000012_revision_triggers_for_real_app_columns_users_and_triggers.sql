@@ -1,3 +1,6 @@
+-- scrapeguard migration 000012 (exported from migrations/committed/000012-revision-triggers-for-real-app-columns-users-and-triggers.sql by npm run export:supabase).
+-- Down script: migrations/rollback/000012.sql
+
 -- Revision triggers for the app's real columns, users and triggers.
 --
 -- The events table of a live project is not the brief's: it grows columns of
