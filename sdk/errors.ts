@@ -1,10 +1,12 @@
 /**
- * Typed errors, chosen by SQLSTATE (never by parsing the English message).
+ * Typed errors, chosen by SQLSTATE (never by the wording of the message); for a foreign-key
+ * violation also by the key's name, which PostgREST reports only inside its message.
  *
  * | SQLSTATE | class                     | raised when                                        |
  * |----------|---------------------------|----------------------------------------------------|
  * | SG001    | UnknownSourceError        | the source id has no event_sources row             |
  * | SG002    | UnknownRunError           | the run id has no scraping_runs row                |
+ * | 23503    | UnknownSourceError / UnknownRunError | the source or run was deleted by another transaction between the RPC's check and its write (by foreign key) |
  * | SG003    | RunAlreadyFinishedError   | finish_run on a run that is already finished       |
  * | 22023    | ValidationError           | invalid parameter value (range, enum, log entry…)  |
  * | 22004    | ValidationError           | a required argument is null                        |
@@ -15,6 +17,8 @@
 export interface DatabaseErrorFields {
   code?: string | undefined;
   message: string;
+  /** The violated constraint (pg's DatabaseError has it; PostgREST names it only in the message). */
+  constraint?: string | undefined;
   detail?: string | undefined;
   hint?: string | undefined;
 }
@@ -65,12 +69,29 @@ const BY_SQLSTATE: Record<string, new (f: DatabaseErrorFields, o?: { cause?: unk
   '42501': PermissionDeniedError,
 };
 
+/**
+ * Foreign keys whose violation (23503) means what SG001/SG002 mean: the RPCs check that the
+ * source or run exists before writing, and one deleted in between is caught by the key instead.
+ */
+const BY_FOREIGN_KEY: Record<string, typeof UnknownSourceError | typeof UnknownRunError> = {
+  circuit_breaker_state_source_id_fkey: UnknownSourceError,
+  circuit_breaker_transitions_source_id_fkey: UnknownSourceError,
+  scraping_runs_source_id_fkey: UnknownSourceError,
+  scraping_logs_run_id_fkey: UnknownRunError,
+  event_revisions_run_id_fkey: UnknownRunError,
+};
+
+function violatedConstraint(e: Partial<DatabaseErrorFields>): string | undefined {
+  return e.constraint ?? /constraint "([^"]+)"/.exec(e.message ?? '')?.[1];
+}
+
 /** Wrap a driver error (pg's DatabaseError or PostgREST's error object) in the matching typed error. */
 export function toScrapeguardError(err: unknown): unknown {
   if (err instanceof ScrapeguardError) return err;
   if (typeof err !== 'object' || err === null) return err;
   const e = err as Partial<DatabaseErrorFields>;
   if (typeof e.code !== 'string' || typeof e.message !== 'string') return err;
-  const Cls = BY_SQLSTATE[e.code] ?? ScrapeguardError;
+  const byKey = e.code === '23503' ? BY_FOREIGN_KEY[violatedConstraint(e) ?? ''] : undefined;
+  const Cls = byKey ?? BY_SQLSTATE[e.code] ?? ScrapeguardError;
   return new Cls({ code: e.code, message: e.message, detail: e.detail ?? undefined, hint: e.hint ?? undefined }, { cause: err });
 }

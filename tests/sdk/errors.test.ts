@@ -70,6 +70,39 @@ describe('error mapping by SQLSTATE', () => {
     }
   });
 
+  test('a source deleted between the check and the write (23503 by its foreign key) → UnknownSourceError', async () => {
+    const source = await f.createSource('Deleted meanwhile');
+    const other = await f.db.client();
+    try {
+      // The delete is not committed yet: start_run finds the source, then its insert waits for the key check.
+      await other.query('begin');
+      await other.query('delete from public.event_sources where id = $1', [source]);
+      const pending = f.sg.transport
+        .rpc('start_run', { source_id: source, engine: 'api' }, 'scalar')
+        .catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 200));
+      await other.query('commit');
+      const err = await pending;
+      expect(err).toBeInstanceOf(UnknownSourceError);
+      expect((err as ScrapeguardError).code).toBe('23503');
+    } finally {
+      await other.end();
+    }
+  });
+
+  test('PostgREST names the violated key only in its message: the same mapping', async () => {
+    const { toScrapeguardError } = await import('../../sdk/errors.js');
+    const err = toScrapeguardError({
+      code: '23503',
+      message: 'insert or update on table "scraping_logs_p20261125" violates foreign key constraint "scraping_logs_run_id_fkey"',
+      details: 'Key (run_id)=(…) is not present in table "scraping_runs".',
+    });
+    expect(err).toBeInstanceOf(UnknownRunError);
+    const unrelated = toScrapeguardError({ code: '23503', message: 'violates foreign key constraint "app_fkey"' });
+    expect(unrelated).toBeInstanceOf(ScrapeguardError);
+    expect(unrelated).not.toBeInstanceOf(UnknownRunError);
+  });
+
   test('errors that are not scrapeguard SQLSTATEs stay ScrapeguardError with their code', async () => {
     const err = await f.sg.transport.rpc('no_such_function', {}, 'scalar').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ScrapeguardError);
