@@ -229,6 +229,35 @@ describe('on the real app schema', async () => {
     expect(fields.rows).toEqual([{ f: 'title_hant' }]);
   });
 
+  test("changing a tracked column's type: the documented procedure (drop the update trigger, alter, refresh)", async () => {
+    await expect(c.query('alter table public.events alter column ticket_url type varchar(500)')).rejects.toThrow(
+      /trigger definition/,
+    );
+    await c.query('begin');
+    await c.query('drop trigger _scrapeguard_event_revisions_update on public.events');
+    await c.query('alter table public.events alter column ticket_url type varchar(500)');
+    const changed = await c.query<{ r: boolean }>('select scrapeguard.refresh_event_revision_trigger() as r');
+    await c.query('commit');
+    expect(changed.rows[0]!.r).toBe(true);
+    const { rows } = await c.query<{ id: string }>(
+      `insert into public.events (title, start_time) values ('Retyped', '2026-11-22') returning id`,
+    );
+    await c.query(`update public.events set ticket_url = 'https://tickets.example.com/r' where id = $1`, [rows[0]!.id]);
+    expect(await revisions(rows[0]!.id)).toEqual([{ revision: 2, field_name: 'ticket_url', actor: 'postgres' }]);
+  });
+
+  test('a column dropped with CASCADE takes the update trigger along; the refresh brings it back', async () => {
+    await c.query('alter table public.events add column doomed text');
+    await c.query('select scrapeguard.refresh_event_revision_trigger()');
+    await c.query('alter table public.events drop column doomed cascade');
+    const gone = await c.query(`select 1 from pg_trigger where tgname = '_scrapeguard_event_revisions_update'`);
+    expect(gone.rowCount).toBe(0);
+    const changed = await c.query<{ r: boolean }>('select scrapeguard.refresh_event_revision_trigger() as r');
+    expect(changed.rows[0]!.r).toBe(true);
+    const back = await c.query(`select 1 from pg_trigger where tgname = '_scrapeguard_event_revisions_update'`);
+    expect(back.rowCount).toBe(1);
+  });
+
   test('renaming a noise column keeps it noise; swapping two names swaps their histories', async () => {
     await c.query('begin');
     await c.query('alter table public.events rename column view_count to views');
