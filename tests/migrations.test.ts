@@ -69,6 +69,35 @@ describe('base schema adoption', () => {
     });
   });
 
+  test('events with a column of an extension type: 000009 stops on it unless the column starts as noise; then it is tracked', async () => {
+    await withDb(BARE_TEMPLATE, async (db, c) => {
+      await inTransaction(c, fixture('app-schema.sql'));
+      await c.query('create extension if not exists ltree schema extensions');
+      await c.query('alter table public.events add column path extensions.ltree');
+      // 000009's trigger compared the column with an "=" that code with search_path = '' cannot see.
+      await expect(migrate(db.appUrl, { quiet: true })).rejects.toThrow(/operator does not exist: extensions\.ltree = extensions\.ltree/);
+      // The documented way in (docs/database.md, "Installing on an events table with extension types").
+      await c.query(`
+        create table if not exists scrapeguard.revision_noise_columns (
+          column_name text primary key,
+          reason text not null,
+          constraint revision_noise_columns_not_id check (column_name <> 'id'),
+          constraint revision_noise_columns_name_not_empty check (column_name <> ''));
+        insert into scrapeguard.revision_noise_columns values ('path', 'extension type: tracked once installed')`);
+      await migrate(db.appUrl, { quiet: true });
+      await c.query(`delete from scrapeguard.revision_noise_columns where column_name = 'path'`);
+      const { rows } = await c.query<{ id: string }>(
+        `insert into public.events (title, start_time, path) values ('Tree', '2026-11-23', 'music.jazz') returning id`,
+      );
+      await c.query(`update public.events set path = 'music.blues' where id = $1`, [rows[0]!.id]);
+      const h = await c.query(
+        `select field_name, old_value, new_value from public.event_revisions where event_id = $1 and operation = 'update'`,
+        [rows[0]!.id],
+      );
+      expect(h.rows).toEqual([{ field_name: 'path', old_value: 'music.jazz', new_value: 'music.blues' }]);
+    });
+  });
+
   test('a base table lacking a relied-on column stops the migration, naming it, and writes nothing', async () => {
     await withDb(BARE_TEMPLATE, async (db, c) => {
       await c.query('create table public.events (id uuid primary key, start_time timestamptz, title varchar(200))');
