@@ -9,7 +9,7 @@
 -- no type that pg_temp could shadow; and by trying it, as Supabase's roles.
 begin;
 set local search_path = public, extensions;
-select plan(9);
+select plan(11);
 
 -- Type names a domain in pg_temp can shadow (keywords such as integer, bigint,
 -- boolean, numeric, interval, timestamp always mean pg_catalog's).
@@ -19,7 +19,7 @@ create function pg_temp.unqualified_types(src text) returns setof text language 
     '::\s*(text|jsonb|json|uuid|timestamptz|date|bytea|int2|int4|int8|bool|float4|float8|oid|name|inet|regclass|regproc|regprocedure|regtype|regnamespace|regrole|tstzrange|daterange)\M', 'gi') m
   union
   select lower(m[1]) from code, regexp_matches(c,  -- declarations
-    '\m[a-z_][a-z0-9_]*\s+(text|jsonb|json|uuid|timestamptz|date|bytea|int2|int4|int8|bool|float4|float8|oid|name|inet|regclass|regproc|regprocedure|regtype|regnamespace|regrole|tstzrange|daterange)\s*(\[\])?\s*(;|:=|not\s+null|default)', 'gi') m
+    '\m[a-z_][a-z0-9_]*\s+(text|jsonb|json|uuid|timestamptz|date|bytea|int2|int4|int8|bool|float4|float8|oid|name|inet|regclass|regproc|regprocedure|regtype|regnamespace|regrole|tstzrange|daterange|record)\s*(\[\])?\s*(;|:=|not\s+null|default)', 'gi') m
 $$;
 
 create temp table our_functions on commit drop as
@@ -51,9 +51,15 @@ select ok((select count(*) from definer_reach where prosecdef) >= 7
 select is_empty(
   $$select name || ': ' || t from definer_reach, pg_temp.unqualified_types(prosrc) t$$,
   'none of them names a type without its schema');
+select is_empty(
+  $$select name || ': ' || m[1] || '.' || m[2] from definer_reach,
+            regexp_matches(regexp_replace(prosrc, '--[^\n]*', '', 'g'), '\m([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)\s*\(', 'g') m
+     where m[1] not in ('pg_catalog', 'public', 'scrapeguard')
+       and to_regnamespace(m[1]) is not null$$,
+  'nor calls a function of another schema (auth.jwt() casts to an unqualified jsonb), where the check cannot see');
 select set_eq(
-  $$select pg_temp.unqualified_types(E'declare\n  v text;\n  d date := x::date;\n  w pg_catalog.text;\n  n integer;\nbegin\n  -- a comment about a uuid;\n  perform y::timestamptz, date(z) where oid = 1 and v_name = name;')$$,
-  array['text', 'date', 'timestamptz'],
+  $$select pg_temp.unqualified_types(E'declare\n  v text;\n  d date := x::date;\n  w pg_catalog.text;\n  n integer;\n  c record;\n  q pg_catalog.record;\nbegin\n  -- a comment about a uuid;\n  perform y::timestamptz, date(z) where oid = 1 and v_name = name;')$$,
+  array['text', 'date', 'timestamptz', 'record'],
   'the static check finds unqualified declarations and casts (and ignores qualified names, keywords, calls, comments)');
 
 -- Now try it. The probe runs a statement as a role and records what happened; a
@@ -118,6 +124,7 @@ create domain pg_temp.uuid as pg_catalog.uuid check (pg_temp.shadowed());
 create domain pg_temp.int4 as pg_catalog.int4 check (pg_temp.shadowed());
 create domain pg_temp.date as pg_catalog.date check (pg_temp.shadowed());
 create domain pg_temp.regclass as pg_catalog.regclass check (pg_temp.shadowed());
+create domain pg_temp.record as pg_catalog.text check (pg_temp.shadowed());
 reset role;
 
 select pg_temp.probe('unsafe definer', 'authenticated', 'select public.test_unsafe_definer()');
@@ -128,11 +135,15 @@ select pg_temp.probe('insert and delete', 'service_role',
                values ('00000000-0000-4000-8000-00000000d0e2', 'Probe 3', '2026-07-02') returning id)
     delete from public.events e using i where e.id = i.id$$);
 select pg_temp.probe('refresh', 'service_role', 'select scrapeguard.refresh_event_revision_trigger()');
+select set_config('request.jwt.claims', '{"sub": "6f0c4e8a-2b7d-4c1e-9a55-0d3b2f1e7c90", "role": "authenticated"}', true);
+select pg_temp.probe('fleet sources', 'authenticated', 'select count(*) from scrapeguard.fleet_sources()');
+select set_config('request.jwt.claims', '', true);
 select pg_temp.probe('log partitions', 'service_role',
   $$select scrapeguard.ensure_log_partitions('1 day'), scrapeguard.drop_expired_logs('30 days')$$);
 
 set local role authenticated;
-drop domain pg_temp.text, pg_temp.timestamptz, pg_temp.jsonb, pg_temp.uuid, pg_temp.int4, pg_temp.date, pg_temp.regclass;
+drop domain pg_temp.text, pg_temp.timestamptz, pg_temp.jsonb, pg_temp.uuid, pg_temp.int4, pg_temp.date, pg_temp.regclass,
+  pg_temp.record;
 reset role;
 
 select is((select outcome from probe_results where probe = 'unsafe definer'),
@@ -144,7 +155,9 @@ select is((select outcome from probe_results where probe = 'insert and delete'),
 select is((select outcome from probe_results where probe = 'refresh'), 'ran',
   'so does regenerating the triggers');
 select is((select outcome from probe_results where probe = 'log partitions'), 'ran',
-  'and the log partition maintenance');
+  'so does the log partition maintenance');
+select is((select outcome from probe_results where probe = 'fleet sources'), 'ran',
+  'and the admin check inside fleet_sources, called by a signed-in user');
 select is((select count(*)::int from event_revisions where event_id = '00000000-0000-4000-8000-00000000d0e1'), 3,
   'the probed update was recorded (a baseline and its two fields)');
 
