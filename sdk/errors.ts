@@ -73,10 +73,12 @@ const BY_SQLSTATE: Record<string, new (f: DatabaseErrorFields, o?: { cause?: unk
  * Foreign keys whose violation (23503) means what SG001/SG002 mean: the RPCs check that the
  * source or run exists before writing, and one deleted in between is caught by the key instead.
  */
-const BY_FOREIGN_KEY: Record<string, typeof UnknownSourceError | typeof UnknownRunError> = {
+const BY_FOREIGN_KEY: Record<string, typeof UnknownSourceError | typeof UnknownRunError | typeof ValidationError> = {
   circuit_breaker_state_source_id_fkey: UnknownSourceError,
   circuit_breaker_transitions_source_id_fkey: UnknownSourceError,
   scraping_runs_source_id_fkey: UnknownSourceError,
+  // start_run refuses an unknown scrape job with 22023; one deleted meanwhile is the same mistake.
+  scraping_runs_scrape_job_id_fkey: ValidationError,
   scraping_logs_run_id_fkey: UnknownRunError,
   event_revisions_run_id_fkey: UnknownRunError,
 };

@@ -274,6 +274,12 @@ describe('on the real app schema', async () => {
     await c.query(`update public.events set views = views + 1 where id = $1`, [id]);
     await c.query(`update public.events set description = 'About the swap, revised' where id = $1`, [id]);
     expect(await revisions(id)).toEqual([{ revision: 2, field_name: 'description', actor: 'postgres' }]);
+    // One revision changing both columns: the swap must not meet itself in the unique index.
+    const both = await c.query<{ id: string }>(
+      `insert into public.events (title, description, start_time) values ('T1', 'D1', '2026-11-20') returning id`,
+    );
+    const bothId = both.rows[0]!.id;
+    await c.query(`update public.events set title = 'T2', description = 'D2' where id = $1`, [bothId]);
 
     await c.query('begin');
     await c.query('alter table public.events rename column description to swap_tmp');
@@ -289,6 +295,97 @@ describe('on the real app schema', async () => {
     );
     expect(after.rows[0]).toEqual({ first_title: 'About the swap', first_description: 'Swap', now_title: 'About the swap, revised' });
     expect(await revisions(id)).toEqual([{ revision: 2, field_name: 'title', actor: 'postgres' }]);
+    const swapped = await c.query(
+      `select field_name, old_value, new_value from public.event_revisions where event_id = $1 and revision = 2 order by field_name`,
+      [bothId],
+    );
+    expect(swapped.rows).toEqual([
+      { field_name: 'description', old_value: 'T1', new_value: 'T2' },
+      { field_name: 'title', old_value: 'D1', new_value: 'D2' },
+    ]);
+  });
+
+  test("a rename onto a dropped column's name: the dropped column's history is set aside, the renamed one stays tracked", async () => {
+    await c.query('alter table public.events add column subtitle text, add column kicker text');
+    await c.query('select scrapeguard.refresh_event_revision_trigger()');
+    const { rows } = await c.query<{ id: string }>(
+      `insert into public.events (title, description, start_time, subtitle, kicker) values ('Reuse', 'R', '2026-11-24', 'S1', 'K1') returning id`,
+    );
+    const id = rows[0]!.id;
+    await c.query(`update public.events set subtitle = 'S2', kicker = 'K2' where id = $1`, [id]);
+    // The documented drop (noise first, then drop), its noise entry left behind; then the reuse.
+    await c.query(`insert into scrapeguard.revision_noise_columns values ('subtitle', 'being dropped')`);
+    await c.query('alter table public.events drop column subtitle');
+    await c.query('begin');
+    await c.query('alter table public.events rename column kicker to subtitle');
+    await c.query('select scrapeguard.refresh_event_revision_trigger()');
+    await c.query('commit');
+
+    const now = await c.query<{ subtitle: string }>(`select (public.event_as_of($1, scrapeguard.clock())).subtitle`, [id]);
+    expect(now.rows[0]!.subtitle).toBe('K2');
+    const fields = await c.query<{ f: string; v: string }>(
+      `select field_name as f, new_value #>> '{}' as v from public.event_revisions where event_id = $1 and revision = 2 order by 1`,
+      [id],
+    );
+    expect(fields.rows).toEqual([
+      { f: 'subtitle', v: 'K2' },
+      { f: 'subtitle (dropped)', v: 'S2' },
+    ]);
+    await c.query(`update public.events set subtitle = 'K3' where id = $1`, [id]);
+    expect((await revisions(id)).at(-1)).toEqual({ revision: 3, field_name: 'subtitle', actor: 'postgres' });
+  });
+
+  test('names recorded for another events table (recreated, restored from a dump) are not taken for renames', async () => {
+    const { rows } = await c.query<{ id: string }>(
+      `insert into public.events (title, description, start_time) values ('Restored', 'Kept', '2026-11-25') returning id`,
+    );
+    const before = await c.query(`select * from public.event_revisions where event_id = $1 order by id`, [rows[0]!.id]);
+    // As a restore leaves them: recorded for a table with another oid, numbered differently.
+    await c.query(`update scrapeguard.event_column_names set events_oid = 1, column_name = column_name || '_then'`);
+    await c.query('select scrapeguard.refresh_event_revision_trigger()');
+    const after = await c.query(`select * from public.event_revisions where event_id = $1 order by id`, [rows[0]!.id]);
+    expect(after.rows).toEqual(before.rows);
+    const names = await c.query<{ n: number }>(
+      `select count(*)::int as n from scrapeguard.event_column_names where events_oid = 'public.events'::regclass and column_name not like '%\\_then'`,
+    );
+    expect(names.rows[0]!.n).toBeGreaterThan(20);
+  });
+
+  test('two refreshes at once wait for each other; a pruning waits for a rename to carry its history over', async () => {
+    const other = await app.client();
+    try {
+      await c.query('begin');
+      await c.query('select scrapeguard.refresh_event_revision_trigger()');
+      const second = other.query('select scrapeguard.refresh_event_revision_trigger() as r');
+      await new Promise((r) => setTimeout(r, 200));
+      await c.query('commit');
+      expect((await second).rows[0].r).toBe(false);
+
+      const { rows } = await c.query<{ id: string }>(
+        `insert into public.events (title, description, start_time) values ('Pruned', 'd1', '2026-11-26') returning id`,
+      );
+      const id = rows[0]!.id;
+      await c.query(`update public.events set description = 'd2' where id = $1`, [id]);
+      await c.query(`update public.events set description = 'd3' where id = $1`, [id]);
+      await c.query('begin');
+      await c.query('alter table public.events rename column description to summary');
+      await c.query('select scrapeguard.refresh_event_revision_trigger()');
+      const prune = other.query('select * from public.prune_event_revisions(keep_last => 1)');
+      await new Promise((r) => setTimeout(r, 200));
+      await c.query('commit');
+      await prune;
+      const at2 = await c.query<{ s: string }>(
+        `select (public.event_as_of($1, (select max(changed_at) from public.event_revisions where event_id = $1 and revision = 2))).summary as s`,
+        [id],
+      );
+      expect(at2.rows[0]!.s).toBe('d2');
+      await c.query('begin');
+      await c.query('alter table public.events rename column summary to description');
+      await c.query('select scrapeguard.refresh_event_revision_trigger()');
+      await c.query('commit');
+    } finally {
+      await other.end();
+    }
   });
 
   test("a change is recorded before an app AFTER trigger's own write of the same event", async () => {

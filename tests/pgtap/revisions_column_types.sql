@@ -5,7 +5,7 @@
 -- without failing and rebuilt exactly by the as-of reads.
 begin;
 set local search_path = public, extensions;
-select plan(15);
+select plan(17);
 
 create extension if not exists hstore schema extensions;
 create extension if not exists ltree schema extensions;
@@ -104,6 +104,17 @@ select is(
 select is(pg_temp.image_as_of('00000000-0000-4000-8000-00000000c0e1', '2026-03-01 13:30+00'),
   (select image from states where at = '2026-03-01 13:00+00'),
   'and the state before the delete still reads back');
+
+-- An array of arrays (an array of a domain over an array type): to_jsonb nests it.
+create domain pg_temp.int_list as int[];
+alter table public.events add column lists pg_temp.int_list[];
+select scrapeguard.refresh_event_revision_trigger();
+select is((select recorded_as_text from scrapeguard.event_revision_columns() where column_name = 'lists'), true,
+  'an array of a domain over an array is recorded as text');
+insert into public.events (id, title, start_time, lists)
+values ('00000000-0000-4000-8000-00000000c0e3', 'Lists', '2026-04-03', array['{1,2}'::pg_temp.int_list, '{3}'::pg_temp.int_list]);
+select is((select (public.event_as_of('00000000-0000-4000-8000-00000000c0e3', clock_timestamp())).lists::text),
+  '{"{1,2}","{3}"}', 'and reads back as it was');
 
 -- The same values written by TRUNCATE (a statement trigger with its own image of the row).
 insert into public.events (id, title, start_time, props, extras)

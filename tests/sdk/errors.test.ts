@@ -98,6 +98,11 @@ describe('error mapping by SQLSTATE', () => {
       details: 'Key (run_id)=(…) is not present in table "scraping_runs".',
     });
     expect(err).toBeInstanceOf(UnknownRunError);
+    const job = toScrapeguardError({
+      code: '23503',
+      message: 'insert or update on table "scraping_runs" violates foreign key constraint "scraping_runs_scrape_job_id_fkey"',
+    });
+    expect(job).toBeInstanceOf(ValidationError);
     const unrelated = toScrapeguardError({ code: '23503', message: 'violates foreign key constraint "app_fkey"' });
     expect(unrelated).toBeInstanceOf(ScrapeguardError);
     expect(unrelated).not.toBeInstanceOf(UnknownRunError);
