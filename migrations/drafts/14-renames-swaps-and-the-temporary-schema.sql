@@ -138,9 +138,9 @@ comment on function scrapeguard.current_change_actor() is
   'Who is changing events: set_change_context''s actor, else the JWT''s sub (as text: any auth provider), else the role in effect.';
 
 -- Which events table the names were recorded for.
-alter table scrapeguard.event_column_names add column if not exists events_oid oid;
-update scrapeguard.event_column_names set events_oid = 'public.events'::pg_catalog.regclass where events_oid is null;
-alter table scrapeguard.event_column_names alter column events_oid set not null;
+-- (0, no table, for rows of an older scrapeguard; the names now are events' own.)
+alter table scrapeguard.event_column_names add column if not exists events_oid oid not null default 0;
+update scrapeguard.event_column_names set events_oid = 'public.events'::pg_catalog.regclass where events_oid = 0;
 comment on column scrapeguard.event_column_names.events_oid is
   'The public.events table the names were recorded for; names recorded for another (recreated, restored) table are not renames.';
 

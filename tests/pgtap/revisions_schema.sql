@@ -122,8 +122,9 @@ select ok(
   'changes are notified on channel scrapeguard_event_changes');
 
 -- embedding helper bodies ------------------------------------------------------------------------
-select is(scrapeguard.function_body_expression('scrapeguard.is_admin()'),
-  E'(coalesce((auth.jwt() -> ''app_metadata'' ->> ''role'') = ''admin'', false)\n)',
+create function public.test_one_select() returns integer language sql stable set search_path = '' as $$ select 40 + 2 $$;
+select is(scrapeguard.function_body_expression('public.test_one_select()'),
+  E'(40 + 2\n)',
   'function_body_expression turns a one-SELECT SQL function into an expression to embed');
 select matches(scrapeguard.function_body_expression('scrapeguard.clock()'),
   '^\(coalesce\(.*scrapeguard\.clock_control.*\)\n\)$',
