@@ -1,3 +1,7 @@
+--! Previous: sha1:15bfe840434e4e5b2b9773a6c835345702825d27
+--! Hash: sha1:9d99b7d938668cdcdb8854d913d93a3c3a742a5e
+--! Message: renames swaps and the temporary schema
+
 -- Renames, swaps and the temporary schema, once more.
 --
 --   1. scrapeguard.is_admin() reads the JWT claims itself instead of calling
