@@ -143,6 +143,13 @@ describe('on the real app schema', async () => {
   const author = '4b1d2c3e-5f60-4a7b-8c9d-0e1f2a3b4c5d';
   await c.query(`insert into auth.users (id, email) values ($1, 'author@example.com')`, [author]);
 
+  /** The documented way to drop a tracked column: noise first, drop, then forget the entry. */
+  async function dropColumn(name: string): Promise<void> {
+    await c.query(`insert into scrapeguard.revision_noise_columns values ($1, 'being dropped')`, [name]);
+    await c.query(`alter table public.events drop column ${name}`);
+    await c.query('delete from scrapeguard.revision_noise_columns where column_name = $1', [name]);
+  }
+
   async function revisions(id: string): Promise<{ revision: number; field_name: string | null; actor: string }[]> {
     const r = await c.query(
       `select revision, field_name, actor from public.event_revisions where event_id = $1 and revision > 1 order by revision, id`,
@@ -324,15 +331,87 @@ describe('on the real app schema', async () => {
     const now = await c.query<{ subtitle: string }>(`select (public.event_as_of($1, scrapeguard.clock())).subtitle`, [id]);
     expect(now.rows[0]!.subtitle).toBe('K2');
     const fields = await c.query<{ f: string; v: string }>(
-      `select field_name as f, new_value #>> '{}' as v from public.event_revisions where event_id = $1 and revision = 2 order by 1`,
+      `select regexp_replace(field_name, ' \\(dropped \\d+\\)$', ' (dropped …)') as f, new_value #>> '{}' as v
+         from public.event_revisions where event_id = $1 and revision = 2 order by 1`,
       [id],
     );
     expect(fields.rows).toEqual([
       { f: 'subtitle', v: 'K2' },
-      { f: 'subtitle (dropped)', v: 'S2' },
+      { f: 'subtitle (dropped …)', v: 'S2' },
     ]);
     await c.query(`update public.events set subtitle = 'K3' where id = $1`, [id]);
     expect((await revisions(id)).at(-1)).toEqual({ revision: 3, field_name: 'subtitle', actor: 'postgres' });
+
+    // The name reused a second time (the rows set aside the first time stay apart).
+    await c.query('alter table public.events add column lede text');
+    await c.query('select scrapeguard.refresh_event_revision_trigger()');
+    await c.query(`update public.events set subtitle = 'K4', lede = 'L1' where id = $1`, [id]);
+    await c.query(`insert into scrapeguard.revision_noise_columns values ('subtitle', 'being dropped')`);
+    await c.query('alter table public.events drop column subtitle');
+    await c.query(`delete from scrapeguard.revision_noise_columns where column_name = 'subtitle'`);
+    await c.query('begin');
+    await c.query('alter table public.events rename column lede to subtitle');
+    await c.query('select scrapeguard.refresh_event_revision_trigger()');
+    await c.query('commit');
+    const again = await c.query<{ subtitle: string }>(`select (public.event_as_of($1, scrapeguard.clock())).subtitle`, [id]);
+    expect(again.rows[0]!.subtitle).toBe('L1');
+    await dropColumn('subtitle');
+  });
+
+  test("a column added under a dropped column's name starts without that column's history", async () => {
+    await c.query('alter table public.events add column badge text');
+    await c.query('select scrapeguard.refresh_event_revision_trigger()');
+    const { rows } = await c.query<{ id: string }>(
+      `insert into public.events (title, description, start_time, badge) values ('Badge', 'B', '2026-11-27', 'old') returning id`,
+    );
+    const id = rows[0]!.id;
+    await c.query(`update public.events set badge = 'older' where id = $1`, [id]);
+    await c.query(`insert into scrapeguard.revision_noise_columns values ('badge', 'being dropped')`);
+    await c.query('alter table public.events drop column badge');
+    await c.query(`delete from scrapeguard.revision_noise_columns where column_name = 'badge'`);
+    await c.query('alter table public.events add column badge text');
+    await c.query('select scrapeguard.refresh_event_revision_trigger()');
+    const now = await c.query<{ badge: string | null }>(`select (public.event_as_of($1, scrapeguard.clock())).badge`, [id]);
+    expect(now.rows[0]!.badge).toBeNull();
+    await dropColumn('badge');
+  });
+
+  test("a refresh with nothing to carry takes no lock a rename's refresh would wait for (no deadlock through events)", async () => {
+    const other = await app.client();
+    try {
+      await other.query('begin');
+      await other.query('select scrapeguard.refresh_event_revision_trigger()');
+      // `other` stays open; a rename and its refresh must go through without waiting for it.
+      await c.query("set lock_timeout = '3s'");
+      await c.query('begin');
+      await c.query('alter table public.events rename column ticket_url to tickets_url');
+      await c.query('select scrapeguard.refresh_event_revision_trigger()');
+      await c.query('commit');
+      await other.query('commit');
+      await c.query('begin');
+      await c.query('alter table public.events rename column tickets_url to ticket_url');
+      await c.query('select scrapeguard.refresh_event_revision_trigger()');
+      await c.query('commit');
+    } finally {
+      await c.query('rollback'); // (a no-op after the commits above)
+      await c.query('reset lock_timeout');
+      await other.end();
+    }
+  });
+
+  test("an operator's own noise entry for a renamed column's new name stays; history is carried only at READ COMMITTED", async () => {
+    await c.query('alter table public.events rename column scrape_hash to page_hash');
+    await c.query(`update scrapeguard.revision_noise_columns set column_name = 'page_hash' where column_name = 'scrape_hash'`);
+    const noise = await c.query(`select 1 from scrapeguard.revision_noise_columns where column_name = 'page_hash'`);
+    expect(noise.rowCount).toBe(1);
+    await c.query('begin isolation level repeatable read');
+    await c.query('alter table public.events rename column page_hash to scrape_hash');
+    await expect(c.query('select scrapeguard.refresh_event_revision_trigger()')).rejects.toThrow(/READ COMMITTED/);
+    await c.query('rollback');
+    await c.query('alter table public.events rename column page_hash to scrape_hash');
+    await c.query('select scrapeguard.refresh_event_revision_trigger()');
+    const back = await c.query(`select 1 from scrapeguard.revision_noise_columns where column_name = 'scrape_hash'`);
+    expect(back.rowCount).toBe(1);
   });
 
   test('names recorded for another events table (recreated, restored from a dump) are not taken for renames', async () => {
