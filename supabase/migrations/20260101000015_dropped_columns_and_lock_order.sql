@@ -1,3 +1,6 @@
+-- scrapeguard migration 000015 (exported from migrations/committed/000015-dropped-columns-and-lock-order.sql by npm run export:supabase).
+-- Down script: migrations/rollback/000015.sql
+
 -- Renamed and dropped columns, once more (carry_over_renamed_event_columns, which
 -- every refresh runs first):
 --   * a dropped column's history is set aside at the next refresh (update rows renamed
