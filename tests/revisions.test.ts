@@ -143,6 +143,15 @@ describe('on the real app schema', async () => {
   const author = '4b1d2c3e-5f60-4a7b-8c9d-0e1f2a3b4c5d';
   await c.query(`insert into auth.users (id, email) values ($1, 'author@example.com')`, [author]);
 
+  /** The documented way to rename columns: the renames and the refresh in one transaction. */
+  async function renameColumns(...renames: [from: string, to: string][]): Promise<boolean> {
+    await c.query('begin');
+    for (const [from, to] of renames) await c.query(`alter table public.events rename column ${from} to ${to}`);
+    const r = await c.query<{ r: boolean }>('select scrapeguard.refresh_event_revision_trigger() as r');
+    await c.query('commit');
+    return r.rows[0]!.r;
+  }
+
   /** The documented way to drop a tracked column: noise first, drop, then forget the entry. */
   async function dropColumn(name: string): Promise<void> {
     await c.query(`insert into scrapeguard.revision_noise_columns values ($1, 'being dropped')`, [name]);
@@ -206,11 +215,7 @@ describe('on the real app schema', async () => {
     await c.query('commit');
 
     // A rename keeps the WHEN clause but not the generated body: refresh in the same migration.
-    await c.query('begin');
-    await c.query('alter table public.events rename column title_zh to title_hant');
-    const changed = await c.query<{ r: boolean }>('select scrapeguard.refresh_event_revision_trigger() as r');
-    await c.query('commit');
-    expect(changed.rows[0]!.r).toBe(true);
+    expect(await renameColumns(['title_zh', 'title_hant'])).toBe(true);
 
     const { rows } = await c.query<{ id: string }>(
       `insert into public.events (title, start_time) values ('Grand Prix', '2026-11-19') returning id`,
@@ -266,10 +271,7 @@ describe('on the real app schema', async () => {
   });
 
   test('renaming a noise column keeps it noise; swapping two names swaps their histories', async () => {
-    await c.query('begin');
-    await c.query('alter table public.events rename column view_count to views');
-    await c.query('select scrapeguard.refresh_event_revision_trigger()');
-    await c.query('commit');
+    await renameColumns(['view_count', 'views']);
     const noise = await c.query<{ n: string }>(`select column_name as n from scrapeguard.revision_noise_columns order by 1`);
     expect(noise.rows.map((r) => r.n)).toContain('views');
     expect(noise.rows.map((r) => r.n)).not.toContain('view_count');
@@ -288,12 +290,7 @@ describe('on the real app schema', async () => {
     const bothId = both.rows[0]!.id;
     await c.query(`update public.events set title = 'T2', description = 'D2' where id = $1`, [bothId]);
 
-    await c.query('begin');
-    await c.query('alter table public.events rename column description to swap_tmp');
-    await c.query('alter table public.events rename column title to description');
-    await c.query('alter table public.events rename column swap_tmp to title');
-    await c.query('select scrapeguard.refresh_event_revision_trigger()');
-    await c.query('commit');
+    await renameColumns(['description', 'swap_tmp'], ['title', 'description'], ['swap_tmp', 'title']);
     const after = await c.query<{ first_title: string; first_description: string; now_title: string }>(
       `select (public.event_as_of($1, (select changed_at from public.event_revisions where event_id = $1 and revision = 1))).title as first_title,
               (public.event_as_of($1, (select changed_at from public.event_revisions where event_id = $1 and revision = 1))).description as first_description,
@@ -323,10 +320,7 @@ describe('on the real app schema', async () => {
     // The documented drop (noise first, then drop), its noise entry left behind; then the reuse.
     await c.query(`insert into scrapeguard.revision_noise_columns values ('subtitle', 'being dropped')`);
     await c.query('alter table public.events drop column subtitle');
-    await c.query('begin');
-    await c.query('alter table public.events rename column kicker to subtitle');
-    await c.query('select scrapeguard.refresh_event_revision_trigger()');
-    await c.query('commit');
+    await renameColumns(['kicker', 'subtitle']);
 
     const now = await c.query<{ subtitle: string }>(`select (public.event_as_of($1, scrapeguard.clock())).subtitle`, [id]);
     expect(now.rows[0]!.subtitle).toBe('K2');
@@ -346,13 +340,8 @@ describe('on the real app schema', async () => {
     await c.query('alter table public.events add column lede text');
     await c.query('select scrapeguard.refresh_event_revision_trigger()');
     await c.query(`update public.events set subtitle = 'K4', lede = 'L1' where id = $1`, [id]);
-    await c.query(`insert into scrapeguard.revision_noise_columns values ('subtitle', 'being dropped')`);
-    await c.query('alter table public.events drop column subtitle');
-    await c.query(`delete from scrapeguard.revision_noise_columns where column_name = 'subtitle'`);
-    await c.query('begin');
-    await c.query('alter table public.events rename column lede to subtitle');
-    await c.query('select scrapeguard.refresh_event_revision_trigger()');
-    await c.query('commit');
+    await dropColumn('subtitle');
+    await renameColumns(['lede', 'subtitle']);
     const again = await c.query<{ subtitle: string }>(`select (public.event_as_of($1, scrapeguard.clock())).subtitle`, [id]);
     expect(again.rows[0]!.subtitle).toBe('L1');
     await dropColumn('subtitle');
@@ -366,9 +355,7 @@ describe('on the real app schema', async () => {
     );
     const id = rows[0]!.id;
     await c.query(`update public.events set badge = 'older' where id = $1`, [id]);
-    await c.query(`insert into scrapeguard.revision_noise_columns values ('badge', 'being dropped')`);
-    await c.query('alter table public.events drop column badge');
-    await c.query(`delete from scrapeguard.revision_noise_columns where column_name = 'badge'`);
+    await dropColumn('badge');
     await c.query('alter table public.events add column badge text');
     await c.query('select scrapeguard.refresh_event_revision_trigger()');
     const now = await c.query<{ badge: string | null }>(`select (public.event_as_of($1, scrapeguard.clock())).badge`, [id]);
@@ -383,15 +370,9 @@ describe('on the real app schema', async () => {
       await other.query('select scrapeguard.refresh_event_revision_trigger()');
       // `other` stays open; a rename and its refresh must go through without waiting for it.
       await c.query("set lock_timeout = '3s'");
-      await c.query('begin');
-      await c.query('alter table public.events rename column ticket_url to tickets_url');
-      await c.query('select scrapeguard.refresh_event_revision_trigger()');
-      await c.query('commit');
+      await renameColumns(['ticket_url', 'tickets_url']);
       await other.query('commit');
-      await c.query('begin');
-      await c.query('alter table public.events rename column tickets_url to ticket_url');
-      await c.query('select scrapeguard.refresh_event_revision_trigger()');
-      await c.query('commit');
+      await renameColumns(['tickets_url', 'ticket_url']);
     } finally {
       await c.query('rollback'); // (a no-op after the commits above)
       await c.query('reset lock_timeout');
@@ -458,10 +439,7 @@ describe('on the real app schema', async () => {
         [id],
       );
       expect(at2.rows[0]!.s).toBe('d2');
-      await c.query('begin');
-      await c.query('alter table public.events rename column summary to description');
-      await c.query('select scrapeguard.refresh_event_revision_trigger()');
-      await c.query('commit');
+      await renameColumns(['summary', 'description']);
     } finally {
       await other.end();
     }

@@ -35,13 +35,14 @@ select results_eq(
 
 -- The states the event goes through, to compare the as-of reads with.
 create temp table states (at timestamptz primary key, image text not null) on commit drop;
-create function pg_temp.image(p_id uuid) returns text language sql as $$
+create function pg_temp.image_of(e public.events) returns text language sql as $$
   select row(e.title, e.props, e.path, e.paths, e.feed, e.feeds, e.extras, e.notes, e.spot)::text
-    from public.events e where e.id = p_id
+$$;
+create function pg_temp.image(p_id uuid) returns text language sql as $$
+  select pg_temp.image_of(e) from public.events e where e.id = p_id
 $$;
 create function pg_temp.image_as_of(p_id uuid, p_at timestamptz) returns text language sql as $$
-  select row(e.title, e.props, e.path, e.paths, e.feed, e.feeds, e.extras, e.notes, e.spot)::text
-    from public.event_as_of(p_id, p_at) e
+  select pg_temp.image_of(e) from public.event_as_of(p_id, p_at) e
 $$;
 
 set local scrapeguard.now = '2026-03-01 10:00+00';
@@ -89,8 +90,8 @@ select is(pg_temp.image_as_of('00000000-0000-4000-8000-00000000c0e1', s.at), s.i
           format('event_as_of rebuilds the state of %s exactly', s.at))
   from states s order by s.at;
 select is(
-  (select row(e.title, e.props, e.path, e.paths, e.feed, e.feeds, e.extras, e.notes, e.spot)::text
-     from public.events_as_of('2026-03-01 11:30+00') e where e.id = '00000000-0000-4000-8000-00000000c0e1'),
+  (select pg_temp.image_of(e) from public.events_as_of('2026-03-01 11:30+00') e
+    where e.id = '00000000-0000-4000-8000-00000000c0e1'),
   (select image from states where at = '2026-03-01 11:00+00'),
   'events_as_of too');
 select is(pg_temp.image_as_of('00000000-0000-4000-8000-00000000c0e1', '2026-03-01 10:30+00'),
