@@ -93,12 +93,17 @@ export interface SnapshotOptions {
 }
 
 export async function catalogSnapshot(client: pg.Client, opts: SnapshotOptions = {}): Promise<string[]> {
+  return relativeLogPartitionDays(await catalogLines(client, opts));
+}
+
+/** The snapshot's lines before log partition days are made relative. */
+export async function catalogLines(client: pg.Client, opts: SnapshotOptions = {}): Promise<string[]> {
   const res = await client.query<{ line: string }>(SNAPSHOT_SQL, [
     opts.schemas ?? APP_SCHEMAS,
     opts.tables ?? null,
     opts.ignoreTriggers ?? [],
   ]);
-  return relativeLogPartitionDays(res.rows.map((r) => r.line));
+  return res.rows.map((r) => r.line);
 }
 
 /**
