@@ -23,9 +23,8 @@
  */
 import pg from 'pg';
 import { buildTemplates, copyTemplate, startTestServer } from '../scripts/lib/test-cluster.js';
-import { type BenchRow, median, onlyRequestedDrafts, writeBenchResult } from './lib/results.js';
+import { type BenchRow, median, writeBenchResult } from './lib/results.js';
 
-onlyRequestedDrafts();
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);

@@ -31,13 +31,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { migrate } from '../scripts/lib/database.js';
-import { draftMigrations } from '../scripts/lib/migrations.js';
+import { applyCurrent, migrate } from '../scripts/lib/database.js';
 import { PROJECT_ROOT } from '../scripts/lib/paths.js';
 import { BARE_TEMPLATE, buildTemplates, copyTemplate, MIGRATED_TEMPLATE, startTestServer } from '../scripts/lib/test-cluster.js';
-import { type BenchRow, median, onlyRequestedDrafts, writeBenchResult } from './lib/results.js';
+import { type BenchRow, median, writeBenchResult } from './lib/results.js';
 
-onlyRequestedDrafts();
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 /** Repetitions of the whole-table workloads (each two UPDATEs per mode). */
@@ -380,11 +378,7 @@ async function appSchemaDatabase(urls: { app: string; admin: string }) {
     await c.query(readFileSync(join(PROJECT_ROOT, 'tests', 'fixtures', 'app-schema.sql'), 'utf8'));
     await c.query('commit');
     await migrate(db.appUrl, { quiet: true });
-    for (const d of draftMigrations()) {
-      await c.query('begin');
-      await c.query(d.body);
-      await c.query('commit');
-    }
+    await applyCurrent(db.appUrl);
   } finally {
     await c.end();
   }

@@ -30,9 +30,9 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { buildTemplates, copyTemplate, startTestServer, type ServerUrls } from '../scripts/lib/test-cluster.js';
-import { type BenchRow, median, onlyRequestedDrafts, writeBenchResult } from './lib/results.js';
+import { currentMigration } from '../scripts/lib/migrations.js';
+import { type BenchRow, median, writeBenchResult } from './lib/results.js';
 
-onlyRequestedDrafts();
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const BATCHES_PER_ROUND = 20;
@@ -169,7 +169,7 @@ async function ingest(urls: ServerUrls): Promise<Row> {
 /**
  * Adds runs (and LOGS_PER_RUN log lines each, written together as one append_logs
  * batch would) until the table holds `total` log rows. Bulk generation only: the
- * log indexes are dropped and rebuilt around it (same definitions as the draft),
+ * log indexes are dropped and rebuilt around it (same definitions as the migration),
  * two connections generate in parallel, and FK triggers are off (replica role).
  */
 async function growLogs(admins: pg.Client[], source: string, total: number): Promise<void> {
@@ -378,7 +378,7 @@ async function main(): Promise<void> {
   const server = await startTestServer();
   try {
     const version = (await buildTemplates(server.urls)).split(' on ')[0] ?? '';
-    console.log(`${version}; drafts ${process.env.SCRAPEGUARD_DRAFTS}`);
+    console.log(`${version}${currentMigration() ? '; with the migration in current' : ''}`);
     const only = process.argv.slice(2);
     const parts: [string, (u: ServerUrls) => Promise<Row>][] = [
       ['ingest', ingest],

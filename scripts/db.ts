@@ -5,14 +5,20 @@
  *   db:stop    stop it (`--remove` also deletes its files)
  *   db:url     print the connection strings (for psql, the CLI, the SDK)
  *   migrate    apply the Supabase shim where needed, then every committed migration
- *   watch      graphile-migrate watch on the local database (re-runs migrations/current.sql)
- *   commit     graphile-migrate commit (current.sql becomes the next committed migration)
+ *   watch      graphile-migrate watch on the local database (re-runs migrations/current.sql
+ *              or migrations/current/ on every save)
+ *   commit     graphile-migrate commit: current becomes the next committed migration, and
+ *              its down script migrations/rollback/current.sql becomes rollback/NNNNNN.sql;
+ *              then supabase/migrations is exported again
  *   gm         any other graphile-migrate command with the environment filled in
  *
  * With DATABASE_URL set, that database is used and nothing local is started.
  */
 import { parseArgs } from 'node:util';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { applyShim, ensureLocalDatabase, graphileMigrate, migrate, stopLocalDatabase, type LocalTarget } from './lib/database.js';
+import { BLANK_ROLLBACK, committedMigrations, CURRENT_ROLLBACK_FILE, currentMigration, isBlank } from './lib/migrations.js';
+import { writeSupabaseExport } from './lib/supabase-export.js';
 
 const [command, ...rest] = process.argv.slice(2);
 
@@ -54,8 +60,26 @@ async function main(): Promise<number> {
       await migrate(env.DATABASE_URL as string);
       return 0;
     }
+    case 'commit': {
+      const current = currentMigration();
+      if (!current) throw new Error('migrations/current.sql (or current/) is blank: nothing to commit');
+      if (!existsSync(CURRENT_ROLLBACK_FILE) || isBlank(readFileSync(CURRENT_ROLLBACK_FILE, 'utf8'))) {
+        throw new Error('migrations/rollback/current.sql is blank: write the down script of the migration first');
+      }
+      const { local, env } = await target();
+      if (local) await applyShim(local.superuserUrl);
+      const { code } = await graphileMigrate(['commit', ...rest], env, { inherit: true });
+      if (code !== 0) return code;
+      const committed = committedMigrations().at(-1);
+      if (!committed) throw new Error('graphile-migrate commit wrote no migration');
+      renameSync(CURRENT_ROLLBACK_FILE, committed.rollbackFile);
+      writeFileSync(CURRENT_ROLLBACK_FILE, BLANK_ROLLBACK);
+      console.log(`moved migrations/rollback/current.sql to migrations/rollback/${committed.number}.sql`);
+      writeSupabaseExport();
+      console.log('now run npm run typegen and npm test');
+      return 0;
+    }
     case 'watch':
-    case 'commit':
     case 'gm': {
       const { local, env } = await target();
       if (local) await applyShim(local.superuserUrl);

@@ -3,13 +3,23 @@
  * (or the local database): runs migrations/rollback/NNNNNN.sql and removes the
  * migration's row from graphile_migrate.migrations, in one transaction. Run it again
  * to go back further; `npm run migrate` re-applies.
+ *
+ * `npm run rollback -- --current` instead undoes the migration in current (applied by
+ * `npm run watch`) with migrations/rollback/current.sql, e.g. before switching branches.
  */
 import pg from 'pg';
 import { ensureLocalDatabase, inTransaction, withClient } from './lib/database.js';
-import { committedMigrations, rollbackSql } from './lib/migrations.js';
+import { readFileSync } from 'node:fs';
+import { committedMigrations, CURRENT_ROLLBACK_FILE, rollbackSql } from './lib/migrations.js';
 
 async function main(): Promise<void> {
   const url = process.env.DATABASE_URL ?? (await ensureLocalDatabase()).databaseUrl;
+  if (process.argv.includes('--current')) {
+    const down = readFileSync(CURRENT_ROLLBACK_FILE, 'utf8');
+    await withClient(url, (c) => inTransaction(c, `set local search_path = pg_catalog; set local lock_timeout = '10s';\n${down}`));
+    console.log('rolled back the migration in current');
+    return;
+  }
   await withClient(url, async (c) => {
     const latest = await c.query<{ filename: string; hash: string }>(
       `select filename, hash from graphile_migrate.migrations

@@ -4,7 +4,7 @@
  * With DATABASE_URL: introspects that database (a bare Supabase-like database
  * migrated by scrapeguard yields exactly the committed file). Without: builds a
  * throwaway database on the local embedded server (shim + every committed
- * migration), introspects it and drops it, so local experiments never leak in.
+ * migration + the one in current), introspects it and drops it, so local experiments never leak in.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

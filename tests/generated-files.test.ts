@@ -6,8 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { inTransaction } from '../scripts/lib/database.js';
-import { draftMigrations } from '../scripts/lib/migrations.js';
+import { inTransaction, migrate } from '../scripts/lib/database.js';
 import { PROJECT_ROOT } from '../scripts/lib/paths.js';
 import { EXPORT_DIR, supabaseMigrations } from '../scripts/lib/supabase-export.js';
 import { generateDatabaseTypes, TYPES_FILE } from '../scripts/lib/typegen.js';
@@ -15,7 +14,7 @@ import { catalogSnapshot } from './support/catalog.js';
 import { BARE_TEMPLATE, createTestDatabase, MIGRATED_TEMPLATE } from './support/db.js';
 
 describe('generated files', () => {
-  test.skipIf(draftMigrations().length > 0)(`${TYPES_FILE} matches the migrated schema (run npm run typegen)`, async () => {
+  test(`${TYPES_FILE} matches the migrated schema (run npm run typegen)`, async () => {
     const db = await createTestDatabase(MIGRATED_TEMPLATE);
     try {
       const fresh = await generateDatabaseTypes(db.appUrl);
@@ -31,10 +30,12 @@ describe('generated files', () => {
     }
   });
 
-  test.skipIf(draftMigrations().length > 0)('the Supabase export applied in order gives the same catalog as graphile-migrate', async () => {
+  test('the Supabase export applied in order gives the same catalog as graphile-migrate', async () => {
     const exported = await createTestDatabase(BARE_TEMPLATE);
-    const migrated = await createTestDatabase(MIGRATED_TEMPLATE);
+    // The committed migrations only: the export holds no work in progress.
+    const migrated = await createTestDatabase(BARE_TEMPLATE);
     try {
+      await migrate(migrated.appUrl, { quiet: true });
       const c = await exported.client();
       for (const f of supabaseMigrations()) {
         // The Supabase CLI runs each file in its own transaction with the default search_path.

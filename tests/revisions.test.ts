@@ -5,8 +5,7 @@
  */
 import { afterAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
-import { migrate } from '../scripts/lib/database.js';
-import { draftMigrations } from '../scripts/lib/migrations.js';
+import { applyCurrent, migrate } from '../scripts/lib/database.js';
 import { BARE_TEMPLATE, createTestDatabase, useTestDatabase } from './support/db.js';
 import { fixture } from './support/sql-files.js';
 
@@ -135,11 +134,7 @@ describe('on the real app schema', async () => {
   await c.query(fixture('app-schema.sql'));
   await c.query('commit');
   await migrate(app.appUrl, { quiet: true });
-  for (const d of draftMigrations()) {
-    await c.query('begin');
-    await c.query(d.body);
-    await c.query('commit');
-  }
+  await applyCurrent(app.appUrl);
   const author = '4b1d2c3e-5f60-4a7b-8c9d-0e1f2a3b4c5d';
   await c.query(`insert into auth.users (id, email) values ($1, 'author@example.com')`, [author]);
 

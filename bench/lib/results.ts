@@ -42,11 +42,3 @@ export function writeBenchResult(name: string, result: BenchResult): string {
   return file;
 }
 
-/**
- * Drafts in migrations/drafts are half-written work: a benchmark applies none unless
- * asked to (SCRAPEGUARD_DRAFTS=name); committed migrations are always applied. Call
- * before the server's templates are built.
- */
-export function onlyRequestedDrafts(): void {
-  process.env.SCRAPEGUARD_DRAFTS ??= 'none';
-}

@@ -1,7 +1,14 @@
--- Down script of 000001 (base schema adoption): drops only the base objects that
--- 000001 created because they were missing (recorded in
+-- Down script of 000001 (foundation): the clock, the admin rule, and the base
+-- objects that 000001 created because they were missing (recorded in
 -- scrapeguard.created_base_objects); app tables that existed before are never
 -- touched. Later scrapeguard migrations must be rolled back first.
+drop function if exists scrapeguard.reset_clock();
+drop function if exists scrapeguard.freeze_clock(timestamptz);
+drop function if exists scrapeguard.advance_clock(interval);
+drop function if exists scrapeguard.clock();
+drop table if exists scrapeguard.clock_control;
+drop function if exists scrapeguard.is_admin();
+
 do $down$
 declare
   t text;

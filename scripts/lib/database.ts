@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import pg from 'pg';
+import { currentMigration } from './migrations.js';
 import { APP_USER, readClusterInfo, startCluster, stopCluster, type ClusterInfo } from './local-postgres.js';
 
 import { LOCAL_CLUSTER_DIR, PROJECT_ROOT, SHIM_FILE } from './paths.js';
@@ -60,6 +61,24 @@ export async function migrate(url: string, opts: { quiet?: boolean } = {}): Prom
     throw new Error(`graphile-migrate migrate failed:\n${result.output.trim()}`);
   }
   if (!opts.quiet) process.stdout.write(result.output);
+}
+
+/**
+ * Applies the migration being developed (migrations/current.sql or current/) in one
+ * transaction, with the settings graphile-migrate gives migrations (.gmrc pgSettings),
+ * as `npm run watch` does. Returns false when current is blank.
+ */
+export async function applyCurrent(url: string): Promise<boolean> {
+  const current = currentMigration();
+  if (!current) return false;
+  await withClient(url, async (c) => {
+    await inTransaction(c, `set local search_path = pg_catalog; set local lock_timeout = '10s';\n${current.body}`).catch(
+      (err: Error) => {
+        throw new Error(`migrations/${current.filename} failed: ${err.message}`);
+      },
+    );
+  });
+  return true;
 }
 
 /**
@@ -163,7 +182,8 @@ export async function bootstrapCluster(cluster: ClusterInfo): Promise<void> {
 
 /**
  * A fresh database `name` on the local server, shimmed and migrated like the
- * application database (replacing one of that name). Returns its URL as the
+ * application database (replacing one of that name): the committed migrations and
+ * the one in current, as the tests see them. Returns its URL as the
  * application role.
  */
 export async function createMigratedLocalDatabase(local: LocalTarget, name: string): Promise<string> {
@@ -174,6 +194,7 @@ export async function createMigratedLocalDatabase(local: LocalTarget, name: stri
   await applyShim(withDatabase(local.superuserUrl, name));
   const url = withDatabase(local.databaseUrl, name);
   await migrate(url, { quiet: true });
+  await applyCurrent(url);
   return url;
 }
 

@@ -1,4 +1,4 @@
-/** The committed migrations and their down scripts, as files. */
+/** The committed migrations, the one being developed in current, and their down scripts, as files. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MIGRATIONS_DIR } from './paths.js';
@@ -45,32 +45,63 @@ export function rollbackSql(m: CommittedMigration): string {
 }
 
 /**
- * Migrations being developed outside current.sql: `migrations/drafts/NN-name.sql`
- * with its down script `NN-name.down.sql`. The test harness applies them after
- * the committed migrations (in name order) until they are committed.
- * SCRAPEGUARD_DRAFTS=name,name limits which are applied ("none" for none).
+ * The migration being developed: `migrations/current.sql`, or graphile-migrate's
+ * multi-file form `migrations/current/NNN-name.sql` (files in number order, as
+ * graphile-migrate joins them), with its down script `migrations/rollback/current.sql`.
+ * `npm run watch` applies it to the local database; the test harness applies it after
+ * the committed migrations; `npm run commit` makes it the next committed migration
+ * and moves its down script to `migrations/rollback/NNNNNN.sql`. Null while blank.
  */
-export function draftMigrations(): CommittedMigration[] {
-  const dir = join(MIGRATIONS_DIR, 'drafts');
-  if (!existsSync(dir)) return [];
-  const wanted = process.env.SCRAPEGUARD_DRAFTS?.split(',').map((s) => s.trim()).filter(Boolean);
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.sql') && !f.endsWith('.down.sql'))
-    .filter((f) => !wanted || wanted.some((w) => f.startsWith(w)))
-    .sort()
-    .map((filename) => {
-      const file = join(dir, filename);
-      return {
-        number: `draft:${filename.replace(/\.sql$/, '')}`,
-        file,
-        filename,
-        body: readFileSync(file, 'utf8'),
-        rollbackFile: join(dir, filename.replace(/\.sql$/, '.down.sql')),
-      };
-    });
+export function currentMigration(): CommittedMigration | null {
+  const file = join(MIGRATIONS_DIR, 'current.sql');
+  const dir = join(MIGRATIONS_DIR, 'current');
+  if (existsSync(file) && existsSync(dir)) {
+    throw new Error('both migrations/current.sql and migrations/current/ exist; keep one');
+  }
+  let body: string;
+  if (existsSync(dir)) {
+    const parts = readdirSync(dir)
+      .filter((f) => !f.startsWith('.') && f.endsWith('.sql'))
+      .map((f) => {
+        const m = /^([0-9]+)(-[-_a-zA-Z0-9]*)?\.sql$/.exec(f);
+        if (!m) throw new Error(`migrations/current/${f}: name it NNN.sql or NNN-words.sql`);
+        return { n: Number(m[1]), f };
+      })
+      .sort((x, y) => x.n - y.n);
+    body = parts.map((p) => `--! split: ${p.f}\n${stripHeader(readFileSync(join(dir, p.f), 'utf8')).trim()}\n`).join('\n');
+  } else if (existsSync(file)) {
+    body = stripHeader(readFileSync(file, 'utf8'));
+  } else {
+    return null;
+  }
+  if (isBlank(body)) return null;
+  return {
+    number: 'current',
+    file: existsSync(dir) ? dir : file,
+    filename: existsSync(dir) ? 'current/' : 'current.sql',
+    body,
+    rollbackFile: CURRENT_ROLLBACK_FILE,
+  };
 }
 
-/** Committed migrations followed by the drafts in play. */
+/** Where the down script of the migration in current lives until it is committed. */
+export const CURRENT_ROLLBACK_FILE = join(MIGRATIONS_DIR, 'rollback', 'current.sql');
+
+/** What migrations/rollback/current.sql holds after a commit. */
+export const BLANK_ROLLBACK =
+  '-- Down script of the migration in migrations/current.sql (or current/): it must undo exactly\n' +
+  '-- what that migration does. npm run commit moves it to migrations/rollback/NNNNNN.sql.\n';
+
+/** Only comments and whitespace (graphile-migrate's "blank" current migration). */
+export function isBlank(sql: string): boolean {
+  return sql
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .split('\n')
+    .every((line) => /^\s*(--.*)?$/.test(line));
+}
+
+/** The committed migrations followed by the one in current, if any. */
 export function allMigrations(): CommittedMigration[] {
-  return [...committedMigrations(), ...draftMigrations()];
+  const current = currentMigration();
+  return current ? [...committedMigrations(), current] : committedMigrations();
 }

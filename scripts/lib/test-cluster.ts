@@ -3,7 +3,7 @@
  * test file copies (CREATE DATABASE … TEMPLATE is far cheaper than migrating):
  *
  *   sg_bare      Supabase-shaped (shim + pgTAP), no scrapeguard migration
- *   sg_migrated  sg_bare + every committed migration
+ *   sg_migrated  sg_bare + every committed migration + the migration in current
  *
  * With DATABASE_URL set, that server is used (its role needs CREATEDB, and pgTAP
  * must be installable there); otherwise a throwaway embedded cluster is started in
@@ -13,9 +13,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { applyShim, bootstrapCluster, inTransaction, migrate, withClient, withDatabase } from './database.js';
+import { applyCurrent, applyShim, bootstrapCluster, migrate, withClient, withDatabase } from './database.js';
 import { APP_USER, startCluster, stopCluster } from './local-postgres.js';
-import { draftMigrations } from './migrations.js';
 
 export const BARE_TEMPLATE = 'sg_bare';
 export const MIGRATED_TEMPLATE = 'sg_migrated';
@@ -59,16 +58,7 @@ export async function buildTemplates(urls: ServerUrls): Promise<string> {
   });
   await recreate(urls.admin, MIGRATED_TEMPLATE, BARE_TEMPLATE);
   await migrate(withDatabase(urls.app, MIGRATED_TEMPLATE), { quiet: true });
-  const drafts = draftMigrations();
-  if (drafts.length > 0) {
-    await withClient(withDatabase(urls.app, MIGRATED_TEMPLATE), async (c) => {
-      for (const d of drafts) {
-        await inTransaction(c, d.body).catch((err: Error) => {
-          throw new Error(`draft migration ${d.filename} failed: ${err.message}`);
-        });
-      }
-    });
-  }
+  await applyCurrent(withDatabase(urls.app, MIGRATED_TEMPLATE));
   return withClient(urls.app, async (c) => (await c.query<{ v: string }>('select version() as v')).rows[0]?.v ?? '');
 }
 

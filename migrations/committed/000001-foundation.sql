@@ -1,7 +1,10 @@
 --! Previous: -
---! Hash: sha1:f37791f3c3e3d714480cf75318c0230dba00e916
---! Message: adopt the app base schema
+--! Hash: sha1:bea5a80fe2e3decdbfee3963550520011328cd8a
+--! Message: foundation
 
+-- Foundation: the scrapeguard schema, the app's base tables where missing, the
+-- admin rule and the clock that every later feature uses.
+--
 -- Base schema adoption.
 --
 -- The event-calendar app already owns events, event_sources, scrape_jobs and
@@ -13,8 +16,10 @@
 -- message naming it.
 
 create schema if not exists scrapeguard;
+
 comment on schema scrapeguard is
   'scrapeguard internals (helpers, settings, clock). Not exposed through the API.';
+
 revoke all on schema scrapeguard from public;
 
 -- Which base objects this migration created (as opposed to found), so that its
@@ -25,8 +30,10 @@ create table if not exists scrapeguard.created_base_objects (
   created_at timestamptz not null default now(),
   primary key (object_kind, object_name)
 );
+
 comment on table scrapeguard.created_base_objects is
   'Base-schema objects that scrapeguard created because the database lacked them; its rollback drops only these.';
+
 alter table scrapeguard.created_base_objects enable row level security;
 
 do $base$
@@ -175,3 +182,143 @@ begin
   end if;
 end
 $verify$;
+
+-- ---------------------------------------------------------------------------
+-- The admin rule
+-- ---------------------------------------------------------------------------
+-- Who may read scrapeguard data: the service role (bypasses RLS, does everything)
+-- and admins, who only read. An admin is a signed-in user whose JWT carries
+-- app_metadata.role = 'admin'. app_metadata is writable only with the service
+-- key (unlike user_metadata, which users edit themselves), and profiles has no
+-- role column (and scrapeguard never alters app tables), so the JWT is the one
+-- place this can live.
+--
+-- The claims are read from the request settings directly rather than through
+-- auth.jwt(): that function's body casts to an unqualified jsonb, so called from
+-- a SECURITY DEFINER function it would resolve a type in the caller's temporary
+-- schema with the owner's rights.
+
+grant usage on schema scrapeguard to authenticated, service_role;
+
+create or replace function scrapeguard.is_admin() returns boolean
+  language sql
+  stable
+  set search_path = ''
+as $$
+  select coalesce(
+    (coalesce(nullif(pg_catalog.current_setting('request.jwt.claim', true), ''),
+              nullif(pg_catalog.current_setting('request.jwt.claims', true), ''))::pg_catalog.jsonb
+       -> 'app_metadata' ->> 'role') = 'admin',
+    false)
+$$;
+comment on function scrapeguard.is_admin() is
+  'True when the request''s JWT has app_metadata.role = ''admin'' (read from the claims as auth.jwt() reads them). Use in policies as (select scrapeguard.is_admin()) so it is evaluated once per statement.';
+revoke all on function scrapeguard.is_admin() from public;
+grant execute on function scrapeguard.is_admin() to authenticated, service_role;
+
+-- ---------------------------------------------------------------------------
+-- One clock for every scrapeguard time (breaker transitions, runs, logs, revisions)
+-- ---------------------------------------------------------------------------
+-- Why not now(): now() is the start of the transaction, so a long transaction would
+-- stamp stale times, and tests and the demo need to move time without waiting an
+-- hour for a breaker to cool down. scrapeguard.clock() is the wall clock
+-- (clock_timestamp()) unless
+--   * the transaction/session sets scrapeguard.now (a frozen instant for one
+--     connection: `set local scrapeguard.now = '2026-01-01 00:00+00'`), or
+--   * the shared clock_control row is frozen or offset, which every connection
+--     sees (concurrency tests, the accelerated demo).
+-- Production never touches either, and then the cost is one primary-key read.
+
+create table if not exists scrapeguard.clock_control (
+  id boolean primary key default true check (id),
+  offset_by interval not null default interval '0',
+  frozen_at timestamptz,
+  updated_at timestamptz not null default pg_catalog.clock_timestamp()
+);
+
+comment on table scrapeguard.clock_control is
+  'At most one row: a shared offset or frozen instant for scrapeguard.clock(). Tests and demos only.';
+
+alter table scrapeguard.clock_control enable row level security;
+
+-- The service role moves the shared clock (tests and the accelerated demo run as it);
+-- the clock functions run as their caller, so it needs UPDATE on the row. Signed-in
+-- users read it: the read functions they call stamp times with the clock.
+revoke all on table scrapeguard.clock_control from public;
+grant select, update on table scrapeguard.clock_control to service_role;
+grant select on table scrapeguard.clock_control to authenticated;
+
+drop policy if exists "the clock is readable" on scrapeguard.clock_control;
+create policy "the clock is readable" on scrapeguard.clock_control
+  for select to authenticated using (true);
+
+insert into scrapeguard.clock_control (id) values (true) on conflict (id) do nothing;
+
+-- plpgsql rather than SQL: a LANGUAGE sql function with a pinned search_path cannot
+-- be inlined and, before PostgreSQL 18, is parsed and planned again in every
+-- transaction, which made the clock the main cost of every breaker write; plpgsql
+-- keeps its plan for the session (bench/RESULTS.md has the figures).
+create or replace function scrapeguard.clock() returns timestamptz
+  language plpgsql
+  volatile
+  set search_path = ''
+as $$
+begin
+  return coalesce(
+    nullif(pg_catalog.current_setting('scrapeguard.now', true), '')::pg_catalog.timestamptz,
+    (select coalesce(c.frozen_at, pg_catalog.clock_timestamp() + c.offset_by)
+       from scrapeguard.clock_control c where c.id),
+    pg_catalog.clock_timestamp()
+  );
+end
+$$;
+comment on function scrapeguard.clock() is
+  'The time scrapeguard records and compares against: wall clock, unless frozen/offset for tests or demos.';
+revoke all on function scrapeguard.clock() from public;
+grant execute on function scrapeguard.clock() to authenticated, service_role;
+
+create or replace function scrapeguard.advance_clock(by_interval interval) returns timestamptz
+  language sql
+  volatile
+  set search_path = ''
+as $$
+  update scrapeguard.clock_control
+     set offset_by = offset_by + by_interval,
+         frozen_at = frozen_at + by_interval,
+         updated_at = pg_catalog.clock_timestamp()
+   where id;
+  select scrapeguard.clock();
+$$;
+comment on function scrapeguard.advance_clock(interval) is
+  'Moves the shared clock forward (or back) for every connection. Tests and demos only.';
+revoke all on function scrapeguard.advance_clock(interval) from public;
+grant execute on function scrapeguard.advance_clock(interval) to service_role;
+
+create or replace function scrapeguard.freeze_clock(at_time timestamptz) returns timestamptz
+  language sql
+  volatile
+  set search_path = ''
+as $$
+  update scrapeguard.clock_control
+     set frozen_at = at_time, updated_at = pg_catalog.clock_timestamp()
+   where id;
+  select scrapeguard.clock();
+$$;
+comment on function scrapeguard.freeze_clock(timestamptz) is
+  'Stops the shared clock at at_time (null: let it run again, keeping any offset). Tests and demos only.';
+revoke all on function scrapeguard.freeze_clock(timestamptz) from public;
+grant execute on function scrapeguard.freeze_clock(timestamptz) to service_role;
+
+create or replace function scrapeguard.reset_clock() returns timestamptz
+  language sql
+  volatile
+  set search_path = ''
+as $$
+  update scrapeguard.clock_control
+     set frozen_at = null, offset_by = interval '0', updated_at = pg_catalog.clock_timestamp()
+   where id;
+  select scrapeguard.clock();
+$$;
+comment on function scrapeguard.reset_clock() is 'Back to the wall clock.';
+revoke all on function scrapeguard.reset_clock() from public;
+grant execute on function scrapeguard.reset_clock() to service_role;

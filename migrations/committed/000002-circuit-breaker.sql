@@ -1,5 +1,5 @@
---! Previous: sha1:fdb744d60878796c7bc656253f1239aa4d520ab9
---! Hash: sha1:4eed23697b4bc3bea1bca96f3b2849b84c758d7a
+--! Previous: sha1:bea5a80fe2e3decdbfee3963550520011328cd8a
+--! Hash: sha1:4598d7912bb6a80914e81d7f78a123358fcfd1c8
 --! Message: circuit breaker
 
 -- Circuit breaker: one breaker per source, shared by every scraper worker.
@@ -10,7 +10,7 @@
 -- a scrape and reports public.record_success()/record_failure() after it; the state
 -- lives in one row per source and every transition is made atomically in that row.
 --
--- Concurrency design (brief §5):
+-- Concurrency design:
 --   * The hot paths write nothing and lock nothing: a permit asked of a closed (or
 --     disabled) breaker is one primary-key read; a success on a closed breaker with no
 --     failures is one primary-key read.
@@ -23,14 +23,14 @@
 --   * Operator calls (force_breaker, reset_breaker, configure_breaker) are rare and take
 --     the row lock (SELECT … FOR UPDATE) for one short statement sequence instead.
 --   * One row, one lock: no call ever locks two breaker rows, so no deadlock is possible.
---   * All times come from scrapeguard.clock() (000003), frozen/advanced by tests.
+--   * All times come from scrapeguard.clock(), frozen/advanced by tests.
 
 -- ---------------------------------------------------------------------------------
 -- Value rules as domains.
 --
 -- Why domains rather than table CHECKs for single-column rules: PostgreSQL
 -- re-prepares every table CHECK of a table for every UPDATE statement that writes
--- it (measured ≈ 3–4 µs per CHECK on PG 17, whatever columns changed), and the state
+-- it, whatever columns changed (bench/RESULTS.md has the cost), and the state
 -- row is updated on every failure of every scrape. A domain's rule is cached with the
 -- type and runs only when a value is assigned to the column, so settings are checked
 -- when settings change and not on every failure. Rules spanning columns remain table
@@ -321,7 +321,7 @@ $$;
 comment on function scrapeguard.breaker_worker() is 'The scrapeguard.worker setting of the transaction, if any.';
 
 -- ---------------------------------------------------------------------------------
--- RPCs (brief §4). SECURITY INVOKER: the service role calls them and has the table
+-- RPCs. SECURITY INVOKER: the service role calls them and has the table
 -- privileges they need; anon/authenticated may not execute them at all.
 -- ---------------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
--- scrapeguard migration 000008 (exported from migrations/committed/000008-scraping-runs-and-logs.sql by npm run export:supabase).
--- Down script: migrations/rollback/000008.sql
+--! Previous: sha1:4598d7912bb6a80914e81d7f78a123358fcfd1c8
+--! Hash: sha1:c43d7a554d8e6437608ff7f9376381361948dc27
+--! Message: scraping runs and logs
 
--- Scraping runs and logs (issue 6, brief §7).
+-- Scraping runs and logs.
 --
 -- public.scraping_runs    one row per scraping run: engine, outcome, counts, coverage, timing.
 -- public.scraping_logs    the runs' log lines, range-partitioned by day on logged_at; the
@@ -151,59 +152,6 @@ end
 $pub$;
 
 ------------------------------------------------------------------------------
--- event_revisions.run_id -> scraping_runs (the revisions draft creates the column)
-------------------------------------------------------------------------------
-
-do $fk$
-declare
-  rev regclass := to_regclass('public.event_revisions');
-  run_col smallint;
-begin
-  if rev is null then
-    return;  -- the revisions draft is not applied here
-  end if;
-  select a.attnum into run_col
-    from pg_catalog.pg_attribute a
-   where a.attrelid = rev and a.attname = 'run_id' and not a.attisdropped;
-  if run_col is null then
-    return;
-  end if;
-  if not exists (
-    select from pg_catalog.pg_constraint c
-     where c.conrelid = rev and c.contype = 'f' and c.confrelid = to_regclass('public.scraping_runs'))
-  then
-    -- ON DELETE SET NULL: pruning runs (180 days) must not erase event history.
-    -- NOT VALID first, so rows written before runs existed cannot stop the
-    -- migration; validated right after when they all point at real runs.
-    alter table public.event_revisions
-      add constraint event_revisions_run_id_fkey foreign key (run_id)
-      references public.scraping_runs (id) on delete set null not valid;
-    if not exists (
-      select from public.event_revisions er
-       where er.run_id is not null
-         and not exists (select from public.scraping_runs r where r.id = er.run_id))
-    then
-      alter table public.event_revisions validate constraint event_revisions_run_id_fkey;
-    else
-      raise notice 'event_revisions_run_id_fkey left NOT VALID: some revisions name runs that do not exist';
-    end if;
-  end if;
-  -- Every FK indexed: deleting a run must find its revisions without a scan.
-  -- Only if the revisions draft has no index leading with run_id already.
-  if exists (select from pg_catalog.pg_constraint c
-              where c.conrelid = rev and c.conname = 'event_revisions_run_id_fkey')
-     and not exists (
-       select from pg_catalog.pg_index i
-        where i.indrelid = rev and i.indkey[0] = run_col
-          and i.indexrelid is distinct from to_regclass('public.event_revisions_run_id_fkey_idx'))
-  then
-    create index if not exists event_revisions_run_id_fkey_idx
-      on public.event_revisions (run_id) where run_id is not null;
-  end if;
-end
-$fk$;
-
-------------------------------------------------------------------------------
 -- scraping_logs: daily range partitions on logged_at, in schema scrapeguard
 ------------------------------------------------------------------------------
 
@@ -268,11 +216,11 @@ create or replace function scrapeguard.log_partitions()
   set datestyle = 'ISO, YMD'
   set search_path = ''
 as $$
-  select c.oid::regclass,
-         case when b.m[1] = 'MINVALUE' then '-infinity'::timestamptz
-              else pg_catalog.btrim(b.m[1], '''')::timestamptz end,
-         case when b.m[2] = 'MAXVALUE' then 'infinity'::timestamptz
-              else pg_catalog.btrim(b.m[2], '''')::timestamptz end,
+  select c.oid::pg_catalog.regclass,
+         case when b.m[1] = 'MINVALUE' then '-infinity'::pg_catalog.timestamptz
+              else pg_catalog.btrim(b.m[1], '''')::pg_catalog.timestamptz end,
+         case when b.m[2] = 'MAXVALUE' then 'infinity'::pg_catalog.timestamptz
+              else pg_catalog.btrim(b.m[2], '''')::pg_catalog.timestamptz end,
          b.m is null
     from pg_catalog.pg_inherits i
     join pg_catalog.pg_class c on c.oid = i.inhrelid
@@ -280,7 +228,7 @@ as $$
       select pg_catalog.regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid),
                                      '^FOR VALUES FROM \((.*)\) TO \((.*)\)$') as m
     ) b
-   where i.inhparent = 'public.scraping_logs'::regclass
+   where i.inhparent = 'public.scraping_logs'::pg_catalog.regclass
    order by 2 nulls first
 $$;
 comment on function scrapeguard.log_partitions() is
@@ -304,11 +252,11 @@ create or replace function scrapeguard.ensure_log_partitions(ahead interval defa
   set lock_timeout = '5s'
 as $$
 declare
-  now_ timestamptz := scrapeguard.clock();
-  d date;
-  lo timestamptz;
-  hi timestamptz;
-  part text;
+  now_ pg_catalog.timestamptz := scrapeguard.clock();
+  d pg_catalog.date;
+  lo pg_catalog.timestamptz;
+  hi pg_catalog.timestamptz;
+  part pg_catalog.text;
   created integer := 0;
 begin
   if ahead is null then
@@ -319,9 +267,9 @@ begin
       using errcode = '22023';
   end if;
   for d in
-    select g::date
-      from pg_catalog.generate_series((now_ at time zone 'UTC')::date::timestamp,
-                                      ((now_ + ahead) at time zone 'UTC')::date::timestamp,
+    select g::pg_catalog.date
+      from pg_catalog.generate_series((now_ at time zone 'UTC')::pg_catalog.date::timestamp,
+                                      ((now_ + ahead) at time zone 'UTC')::pg_catalog.date::timestamp,
                                       interval '1 day') g
   loop
     lo := d::timestamp at time zone 'UTC';
@@ -384,8 +332,8 @@ create or replace function scrapeguard.drop_expired_logs(
   set lock_timeout = '5s'
 as $$
 declare
-  cutoff timestamptz;
-  p record;
+  cutoff pg_catalog.timestamptz;
+  p pg_catalog.record;
   dropped integer := 0;
   stray bigint;
 begin
@@ -766,7 +714,6 @@ comment on function scrapeguard.fleet_sources() is
 revoke all on function scrapeguard.fleet_sources() from public, anon, authenticated;
 grant execute on function scrapeguard.fleet_sources() to authenticated, service_role;
 
-
 -- Per source: breaker state, last run, success rates, durations, coverage.
 -- Every run read is an index range scan of scraping_runs_source_started_idx for
 -- one source (LATERAL … ORDER BY started_at DESC LIMIT n, or a started_at
@@ -825,7 +772,7 @@ begin
   if recent <= interval '0' then
     raise exception 'fleet_health: recent must be positive (got %)', recent using errcode = '22023';
   end if;
-  -- The caller's clock (000005 lets admins read it): tests freeze it, production runs on
+  -- The caller's clock (signed-in users may read it): tests freeze it, production runs on
   -- the wall clock.
   now_ := coalesce(as_of, scrapeguard.clock());
 

@@ -1,5 +1,5 @@
--- scrapeguard migration 000007 (exported from migrations/committed/000007-circuit-breaker.sql by npm run export:supabase).
--- Down script: migrations/rollback/000007.sql
+-- scrapeguard migration 000002 (exported from migrations/committed/000002-circuit-breaker.sql by npm run export:supabase).
+-- Down script: migrations/rollback/000002.sql
 
 -- Circuit breaker: one breaker per source, shared by every scraper worker.
 --
@@ -9,7 +9,7 @@
 -- a scrape and reports public.record_success()/record_failure() after it; the state
 -- lives in one row per source and every transition is made atomically in that row.
 --
--- Concurrency design (brief §5):
+-- Concurrency design:
 --   * The hot paths write nothing and lock nothing: a permit asked of a closed (or
 --     disabled) breaker is one primary-key read; a success on a closed breaker with no
 --     failures is one primary-key read.
@@ -22,14 +22,14 @@
 --   * Operator calls (force_breaker, reset_breaker, configure_breaker) are rare and take
 --     the row lock (SELECT … FOR UPDATE) for one short statement sequence instead.
 --   * One row, one lock: no call ever locks two breaker rows, so no deadlock is possible.
---   * All times come from scrapeguard.clock() (000003), frozen/advanced by tests.
+--   * All times come from scrapeguard.clock(), frozen/advanced by tests.
 
 -- ---------------------------------------------------------------------------------
 -- Value rules as domains.
 --
 -- Why domains rather than table CHECKs for single-column rules: PostgreSQL
 -- re-prepares every table CHECK of a table for every UPDATE statement that writes
--- it (measured ≈ 3–4 µs per CHECK on PG 17, whatever columns changed), and the state
+-- it, whatever columns changed (bench/RESULTS.md has the cost), and the state
 -- row is updated on every failure of every scrape. A domain's rule is cached with the
 -- type and runs only when a value is assigned to the column, so settings are checked
 -- when settings change and not on every failure. Rules spanning columns remain table
@@ -320,7 +320,7 @@ $$;
 comment on function scrapeguard.breaker_worker() is 'The scrapeguard.worker setting of the transaction, if any.';
 
 -- ---------------------------------------------------------------------------------
--- RPCs (brief §4). SECURITY INVOKER: the service role calls them and has the table
+-- RPCs. SECURITY INVOKER: the service role calls them and has the table
 -- privileges they need; anon/authenticated may not execute them at all.
 -- ---------------------------------------------------------------------------------
 

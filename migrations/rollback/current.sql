@@ -1,0 +1,2 @@
+-- Down script of the migration in migrations/current.sql (or current/): it must undo exactly
+-- what that migration does. npm run commit moves it to migrations/rollback/NNNNNN.sql.
