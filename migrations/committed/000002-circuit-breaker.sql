@@ -1,5 +1,5 @@
---! Previous: sha1:bea5a80fe2e3decdbfee3963550520011328cd8a
---! Hash: sha1:4598d7912bb6a80914e81d7f78a123358fcfd1c8
+--! Previous: sha1:3d56b1938ebe87f33a231e77fb4570373a0bfbc2
+--! Hash: sha1:53a3f70e50a7f3fdf7423c25bc2e2f10a48f1b3c
 --! Message: circuit breaker
 
 -- Circuit breaker: one breaker per source, shared by every scraper worker.

@@ -1,5 +1,5 @@
---! Previous: sha1:4598d7912bb6a80914e81d7f78a123358fcfd1c8
---! Hash: sha1:c43d7a554d8e6437608ff7f9376381361948dc27
+--! Previous: sha1:53a3f70e50a7f3fdf7423c25bc2e2f10a48f1b3c
+--! Hash: sha1:7f9d94e123122a4176e0080b43b3806e6427a470
 --! Message: scraping runs and logs
 
 -- Scraping runs and logs.
@@ -203,9 +203,14 @@ create policy "admins read scraping_logs" on public.scraping_logs
   for select to authenticated using ((select scrapeguard.is_admin()));
 
 -- Partitions are reached only through the parent (whose grants and policy apply).
--- Directly they are closed: RLS on, no policy, no grants.
+-- Directly they are closed: RLS on, no grants, and the always-false restrictive policy
+-- of scrapeguard's internal tables (000001 says why), which ensure_log_partitions
+-- gives every daily partition too.
 alter table scrapeguard.scraping_logs_default enable row level security;
 revoke all on table scrapeguard.scraping_logs_default from public, anon, authenticated;
+drop policy if exists "internal: no direct access" on scrapeguard.scraping_logs_default;
+create policy "internal: no direct access" on scrapeguard.scraping_logs_default
+  as restrictive for all to public using (false) with check (false);
 
 -- The partitions of scraping_logs with their bounds.
 create or replace function scrapeguard.log_partitions()
@@ -302,6 +307,9 @@ begin
       part, lo, hi);
     execute pg_catalog.format('alter table scrapeguard.%I enable row level security', part);
     execute pg_catalog.format('revoke all on table scrapeguard.%I from public, anon, authenticated', part);
+    execute pg_catalog.format(
+      'create policy "internal: no direct access" on scrapeguard.%I as restrictive for all to public using (false) with check (false)',
+      part);
     execute pg_catalog.format(
       'comment on table scrapeguard.%I is %L', part,
       'Daily partition of public.scraping_logs (one UTC day). Created by ensure_log_partitions, dropped by drop_expired_logs. Not reachable through the API.');
@@ -425,7 +433,11 @@ comment on function scrapeguard.schedule_maintenance() is
   'Schedules partition creation (hourly), log retention and run retention (daily) with pg_cron when cron.schedule exists; returns the number of jobs scheduled (0 without pg_cron).';
 revoke all on function scrapeguard.schedule_maintenance() from public, anon, authenticated;
 
-select scrapeguard.ensure_log_partitions();
+-- No daily partition is created here: the catalog a migration builds does not depend
+-- on the day it runs (a re-run after midnight would otherwise add a partition). Until
+-- the first scheduled ensure_log_partitions() (hourly with pg_cron; docs/database.md
+-- for other schedulers), lines land in the default partition, which that call
+-- empties into the new daily partitions.
 select scrapeguard.schedule_maintenance();
 
 ------------------------------------------------------------------------------

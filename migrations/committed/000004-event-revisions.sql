@@ -1,5 +1,5 @@
---! Previous: sha1:c43d7a554d8e6437608ff7f9376381361948dc27
---! Hash: sha1:c46b4befaaa99754aec0d0556f8b3bea840c42c5
+--! Previous: sha1:7f9d94e123122a4176e0080b43b3806e6427a470
+--! Hash: sha1:b479499f241ac22bb554edd793e7d090eba23012
 --! Message: event revisions
 
 -- Event revisions: a field-level history of public.events.
@@ -177,6 +177,10 @@ comment on table scrapeguard.revision_noise_columns is
 alter table scrapeguard.revision_noise_columns enable row level security;
 revoke all on table scrapeguard.revision_noise_columns from public, anon, authenticated;
 grant select, insert, update, delete on table scrapeguard.revision_noise_columns to service_role;
+-- Closed to roles that do not bypass RLS, explicitly (000001 says why).
+drop policy if exists "internal: no direct access" on scrapeguard.revision_noise_columns;
+create policy "internal: no direct access" on scrapeguard.revision_noise_columns
+  as restrictive for all to public using (false) with check (false);
 
 insert into scrapeguard.revision_noise_columns (column_name, reason) values
   ('updated_at', 'set by the app''s trigger on every write, real change or not'),
@@ -207,6 +211,9 @@ comment on table scrapeguard.event_column_names is
 alter table scrapeguard.event_column_names enable row level security;
 revoke all on table scrapeguard.event_column_names from public, anon, authenticated;
 grant select on table scrapeguard.event_column_names to service_role;
+drop policy if exists "internal: no direct access" on scrapeguard.event_column_names;
+create policy "internal: no direct access" on scrapeguard.event_column_names
+  as restrictive for all to public using (false) with check (false);
 comment on column scrapeguard.event_column_names.events_oid is
   'The public.events table the names were recorded for; names recorded for another (recreated, restored) table are not renames.';
 

@@ -35,6 +35,17 @@ comment on table scrapeguard.created_base_objects is
 
 alter table scrapeguard.created_base_objects enable row level security;
 
+-- Internal tables are closed to every role that does not bypass RLS. RLS alone (with
+-- no policy) already denies them every row, but says so only by omission: Supabase's
+-- linter reports such a table ("RLS enabled, no policy") and a reader cannot tell a
+-- forgotten policy from a deliberate none. A RESTRICTIVE policy that is always false
+-- states it, and keeps denying even if a permissive policy is added later by mistake.
+-- The service role (BYPASSRLS) and scrapeguard's SECURITY DEFINER functions (run as
+-- the table owner) are not subject to it.
+drop policy if exists "internal: no direct access" on scrapeguard.created_base_objects;
+create policy "internal: no direct access" on scrapeguard.created_base_objects
+  as restrictive for all to public using (false) with check (false);
+
 do $base$
 begin
   if to_regprocedure('public.update_updated_at_column()') is null then

@@ -202,9 +202,14 @@ create policy "admins read scraping_logs" on public.scraping_logs
   for select to authenticated using ((select scrapeguard.is_admin()));
 
 -- Partitions are reached only through the parent (whose grants and policy apply).
--- Directly they are closed: RLS on, no policy, no grants.
+-- Directly they are closed: RLS on, no grants, and the always-false restrictive policy
+-- of scrapeguard's internal tables (000001 says why), which ensure_log_partitions
+-- gives every daily partition too.
 alter table scrapeguard.scraping_logs_default enable row level security;
 revoke all on table scrapeguard.scraping_logs_default from public, anon, authenticated;
+drop policy if exists "internal: no direct access" on scrapeguard.scraping_logs_default;
+create policy "internal: no direct access" on scrapeguard.scraping_logs_default
+  as restrictive for all to public using (false) with check (false);
 
 -- The partitions of scraping_logs with their bounds.
 create or replace function scrapeguard.log_partitions()
@@ -301,6 +306,9 @@ begin
       part, lo, hi);
     execute pg_catalog.format('alter table scrapeguard.%I enable row level security', part);
     execute pg_catalog.format('revoke all on table scrapeguard.%I from public, anon, authenticated', part);
+    execute pg_catalog.format(
+      'create policy "internal: no direct access" on scrapeguard.%I as restrictive for all to public using (false) with check (false)',
+      part);
     execute pg_catalog.format(
       'comment on table scrapeguard.%I is %L', part,
       'Daily partition of public.scraping_logs (one UTC day). Created by ensure_log_partitions, dropped by drop_expired_logs. Not reachable through the API.');
@@ -424,7 +432,11 @@ comment on function scrapeguard.schedule_maintenance() is
   'Schedules partition creation (hourly), log retention and run retention (daily) with pg_cron when cron.schedule exists; returns the number of jobs scheduled (0 without pg_cron).';
 revoke all on function scrapeguard.schedule_maintenance() from public, anon, authenticated;
 
-select scrapeguard.ensure_log_partitions();
+-- No daily partition is created here: the catalog a migration builds does not depend
+-- on the day it runs (a re-run after midnight would otherwise add a partition). Until
+-- the first scheduled ensure_log_partitions() (hourly with pg_cron; docs/database.md
+-- for other schedulers), lines land in the default partition, which that call
+-- empties into the new daily partitions.
 select scrapeguard.schedule_maintenance();
 
 ------------------------------------------------------------------------------

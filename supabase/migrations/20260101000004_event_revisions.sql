@@ -176,6 +176,10 @@ comment on table scrapeguard.revision_noise_columns is
 alter table scrapeguard.revision_noise_columns enable row level security;
 revoke all on table scrapeguard.revision_noise_columns from public, anon, authenticated;
 grant select, insert, update, delete on table scrapeguard.revision_noise_columns to service_role;
+-- Closed to roles that do not bypass RLS, explicitly (000001 says why).
+drop policy if exists "internal: no direct access" on scrapeguard.revision_noise_columns;
+create policy "internal: no direct access" on scrapeguard.revision_noise_columns
+  as restrictive for all to public using (false) with check (false);
 
 insert into scrapeguard.revision_noise_columns (column_name, reason) values
   ('updated_at', 'set by the app''s trigger on every write, real change or not'),
@@ -206,6 +210,9 @@ comment on table scrapeguard.event_column_names is
 alter table scrapeguard.event_column_names enable row level security;
 revoke all on table scrapeguard.event_column_names from public, anon, authenticated;
 grant select on table scrapeguard.event_column_names to service_role;
+drop policy if exists "internal: no direct access" on scrapeguard.event_column_names;
+create policy "internal: no direct access" on scrapeguard.event_column_names
+  as restrictive for all to public using (false) with check (false);
 comment on column scrapeguard.event_column_names.events_oid is
   'The public.events table the names were recorded for; names recorded for another (recreated, restored) table are not renames.';
 
