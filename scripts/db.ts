@@ -9,14 +9,24 @@
  *              or migrations/current/ on every save)
  *   commit     graphile-migrate commit: current becomes the next committed migration, and
  *              its down script migrations/rollback/current.sql becomes rollback/NNNNNN.sql;
- *              then supabase/migrations is exported again
+ *              then supabase/migrations and schema/ are written again
  *   gm         any other graphile-migrate command with the environment filled in
  *
  * With DATABASE_URL set, that database is used and nothing local is started.
  */
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { applyShim, ensureLocalDatabase, graphileMigrate, migrate, stopLocalDatabase, type LocalTarget } from './lib/database.js';
+import {
+  applyShim,
+  createMigratedLocalDatabase,
+  dropLocalDatabase,
+  ensureLocalDatabase,
+  graphileMigrate,
+  migrate,
+  stopLocalDatabase,
+  type LocalTarget,
+} from './lib/database.js';
+import { writeSchemaFiles } from './lib/schema-files.js';
 import { BLANK_ROLLBACK, committedMigrations, CURRENT_ROLLBACK_FILE, currentMigration, isBlank } from './lib/migrations.js';
 import { writeSupabaseExport } from './lib/supabase-export.js';
 
@@ -76,6 +86,17 @@ async function main(): Promise<number> {
       writeFileSync(CURRENT_ROLLBACK_FILE, BLANK_ROLLBACK);
       console.log(`moved migrations/rollback/current.sql to migrations/rollback/${committed.number}.sql`);
       writeSupabaseExport();
+      if (local) {
+        const name = `sg_schema_${process.pid}`;
+        const url = await createMigratedLocalDatabase(local, name);
+        try {
+          console.log(`wrote ${await writeSchemaFiles(url)} files to schema/`);
+        } finally {
+          await dropLocalDatabase(local, name);
+        }
+      } else {
+        console.log('run npm run schema (without DATABASE_URL) to refresh schema/');
+      }
       console.log('now run npm run typegen and npm test');
       return 0;
     }

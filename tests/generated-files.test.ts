@@ -3,12 +3,13 @@
  * when one is stale, and prove the Supabase export builds the same schema as
  * graphile-migrate.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { inTransaction, migrate } from '../scripts/lib/database.js';
 import { PROJECT_ROOT } from '../scripts/lib/paths.js';
 import { EXPORT_DIR, supabaseMigrations } from '../scripts/lib/supabase-export.js';
+import { generateSchemaFiles, SCHEMA_DIR } from '../scripts/lib/schema-files.js';
 import { generateDatabaseTypes, TYPES_FILE } from '../scripts/lib/typegen.js';
 import { catalogSnapshot } from './support/catalog.js';
 import { BARE_TEMPLATE, createTestDatabase, MIGRATED_TEMPLATE } from './support/db.js';
@@ -19,6 +20,22 @@ describe('generated files', () => {
     try {
       const fresh = await generateDatabaseTypes(db.appUrl);
       expect(readFileSync(join(PROJECT_ROOT, TYPES_FILE), 'utf8')).toBe(fresh);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  test(`${SCHEMA_DIR}/ holds the current definition of every scrapeguard object (run npm run schema)`, async () => {
+    const db = await createTestDatabase(MIGRATED_TEMPLATE);
+    try {
+      const fresh = await generateSchemaFiles(await db.client());
+      expect(fresh.size).toBeGreaterThan(50);
+      const onDisk = readdirSync(join(PROJECT_ROOT, SCHEMA_DIR), { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => relative(PROJECT_ROOT, join(e.parentPath, e.name)))
+        .sort();
+      expect(onDisk).toEqual([...fresh.keys()].sort());
+      for (const [path, content] of fresh) expect(readFileSync(join(PROJECT_ROOT, path), 'utf8'), path).toBe(content);
     } finally {
       await db.drop();
     }
