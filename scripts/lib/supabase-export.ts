@@ -1,7 +1,8 @@
 /**
  * The committed migrations in the Supabase CLI's format:
  * supabase/migrations/<14-digit timestamp>_<name>.sql, so `supabase db push` can apply
- * them. Timestamps are derived from the migration number (not the clock) so the export
+ * them. Written on demand (`npm run export:supabase`, and by `npm run commit`) and not
+ * committed: migrations/committed stays the one copy of every migration. Timestamps are derived from the migration number (not the clock) so the export
  * is reproducible: 000007 → 20260101000007.
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
