@@ -1,5 +1,5 @@
 --! Previous: sha1:7f9d94e123122a4176e0080b43b3806e6427a470
---! Hash: sha1:086ec30e1d816f6a0a91a437b2b952e74c95e717
+--! Hash: sha1:f98e91d20b71d9c7f18026a8c2abf6ac4ce42bf2
 --! Message: event revisions
 
 -- Event revisions: a field-level history of public.events.
@@ -475,9 +475,12 @@ grant execute on function scrapeguard.renamed_keys(jsonb, jsonb) to service_role
 -- Moves the history of the columns renamed since the last refresh to their new
 -- names (update rows' field_name, the keys of whole-row images) and renames them in
 -- revision_noise_columns, then records the current names. Returns how many columns
--- were renamed. Runs inside refresh_event_revision_trigger(), in the transaction of
--- the ALTER TABLE ... RENAME that holds events' lock: no event is written meanwhile.
--- One pass over event_revisions: renames are rare, schema-migration-time events.
+-- were renamed; the history of dropped columns is set aside under "<name> (dropped
+-- <row id>)" so that a later column of the same name starts without it. Runs inside
+-- refresh_event_revision_trigger(); when there is history to carry it locks events,
+-- then pruning's lock, so that no event is written and no pruning rewrites images
+-- meanwhile. One pass over event_revisions: renames are rare, schema-migration-time
+-- events.
 create or replace function scrapeguard.carry_over_renamed_event_columns() returns integer
   language plpgsql
   volatile
@@ -647,12 +650,13 @@ comment on function public.set_change_context(uuid, text) is
 revoke all on function public.set_change_context(uuid, text) from public, anon, authenticated;
 grant execute on function public.set_change_context(uuid, text) to service_role;
 
--- Who is changing events, in this order: set_change_context's actor; the JWT's sub
--- (auth.uid()), asked only when a request JWT is present (that is what it reads,
--- and skipping the call keeps writes without one cheap); the role the session
--- switched to (PostgREST: set local role ...), since inside the SECURITY DEFINER
--- trigger current_user is the owner; else the login role. The generated triggers
--- embed this body (see sql_function_expression), so keep it one SELECT.
+-- Who is changing events, in this order: set_change_context's actor; the request
+-- JWT's sub, read from the request settings as auth.uid() reads it but kept as text
+-- (a third-party auth provider's subs are not uuids, and auth.uid()'s cast would fail
+-- the write); the role the session switched to (PostgREST: set local role ...),
+-- since inside the SECURITY DEFINER trigger current_user is the owner; else the login
+-- role. The generated triggers embed this body (function_body_expression), so keep it
+-- one SELECT.
 create or replace function scrapeguard.current_change_actor() returns text
   language sql
   stable
