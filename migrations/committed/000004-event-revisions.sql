@@ -1,5 +1,5 @@
 --! Previous: sha1:7f9d94e123122a4176e0080b43b3806e6427a470
---! Hash: sha1:f98e91d20b71d9c7f18026a8c2abf6ac4ce42bf2
+--! Hash: sha1:7c1ab211cece98b70b797118060ed5cbc55d2d20
 --! Message: event revisions
 
 -- Event revisions: a field-level history of public.events.
@@ -32,10 +32,6 @@
 --     retention with public.prune_event_revisions.
 --
 -- Every statement is idempotent: running this file twice leaves the same catalog.
-
--- ---------------------------------------------------------------------------
--- The history table
--- ---------------------------------------------------------------------------
 
 -- ---------------------------------------------------------------------------
 -- The history table
