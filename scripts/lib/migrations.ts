@@ -52,9 +52,9 @@ export function rollbackSql(m: CommittedMigration): string {
  * the committed migrations; `npm run commit` makes it the next committed migration
  * and moves its down script to `migrations/rollback/NNNNNN.sql`. Null while blank.
  */
-export function currentMigration(): CommittedMigration | null {
-  const file = join(MIGRATIONS_DIR, 'current.sql');
-  const dir = join(MIGRATIONS_DIR, 'current');
+export function currentMigration(migrationsDir: string = MIGRATIONS_DIR): CommittedMigration | null {
+  const file = join(migrationsDir, 'current.sql');
+  const dir = join(migrationsDir, 'current');
   if (existsSync(file) && existsSync(dir)) {
     throw new Error('both migrations/current.sql and migrations/current/ exist; keep one');
   }
@@ -80,7 +80,7 @@ export function currentMigration(): CommittedMigration | null {
     file: existsSync(dir) ? dir : file,
     filename: existsSync(dir) ? 'current/' : 'current.sql',
     body,
-    rollbackFile: CURRENT_ROLLBACK_FILE,
+    rollbackFile: join(migrationsDir, 'rollback', 'current.sql'),
   };
 }
 
