@@ -88,6 +88,11 @@ function describeThrown(err: unknown): string {
   }
 }
 
+/** Sets a key as an own property, "__proto__" included (plain assignment would set the prototype). */
+function setKey(out: JsonObject, key: string, value: Json): void {
+  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** A value as storable JSON (see the rules above); undefined means "leave out". */
 function toJson(value: unknown, depth: number, ancestors: Set<object>): Json | undefined {
   switch (typeof value) {
@@ -124,13 +129,14 @@ function objectToJson(obj: object, depth: number, ancestors: Set<object>): Json 
   if (obj instanceof Date) return Number.isNaN(obj.getTime()) ? 'Invalid Date' : obj.toISOString();
   if (ArrayBuffer.isView(obj)) return `[${obj.constructor.name}: ${obj.byteLength} bytes]`;
   if (obj instanceof ArrayBuffer) return `[ArrayBuffer: ${obj.byteLength} bytes]`;
-  if (Array.isArray(obj)) return obj.map((v) => next(v) ?? null);
+  // Array.from visits the holes of a sparse array (map would keep them as holes).
+  if (Array.isArray(obj)) return Array.from(obj, (v: unknown) => next(v) ?? null);
   if (obj instanceof Set) return [...obj].map((v) => next(v) ?? null);
   if (obj instanceof Map) {
     const out: JsonObject = {};
     for (const [k, v] of obj) {
       const j = next(v);
-      if (j !== undefined) out[storableText(typeof k === 'string' ? k : String(k))] = j;
+      if (j !== undefined) setKey(out, storableText(typeof k === 'string' ? k : String(k)), j);
     }
     return out;
   }
@@ -163,7 +169,7 @@ function copyOwnFields(obj: object, out: JsonObject, next: (v: unknown) => Json 
     } catch (err) {
       j = `[Unreadable: ${describeThrown(err)}]`;
     }
-    if (j !== undefined) out[storableText(key)] = j;
+    if (j !== undefined) setKey(out, storableText(key), j);
   }
 }
 
