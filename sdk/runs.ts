@@ -128,6 +128,12 @@ export interface LogStats {
   lastError: unknown;
 }
 
+/** Where a Runs keeps the handles whose logs are not all written. */
+interface RunRegistry {
+  add(run: RunHandle): void;
+  delete(run: RunHandle): void;
+}
+
 const LEVEL_ORDER: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 function requireUuid(value: unknown, argument: string, call: string): string {
@@ -173,6 +179,8 @@ export class RunHandle {
   private readonly clientTimestamps: boolean;
   private readonly onError: ((error: unknown) => void) | undefined;
   private finishCalled = false;
+  /** Entries taken from the buffer by the flush under way and not yet written or refused. */
+  private inFlight = 0;
   private row: RunRow | undefined;
   private readonly counts = { written: 0, refused: 0, dropped: { debug: 0, info: 0, warn: 0, error: 0 } };
   /** The last error of a flush nobody awaited (timer, size, after finish); the entries are still buffered. */
@@ -183,7 +191,7 @@ export class RunHandle {
     readonly id: string,
     options: LogBufferOptions = {},
     private readonly startMetadataBytes = 2,
-    private readonly onSettled: (run: RunHandle) => void = () => undefined,
+    private readonly registry: RunRegistry = { add: () => undefined, delete: () => undefined },
   ) {
     this.maxBatch = Math.max(1, Math.trunc(options.maxBatch ?? 200));
     this.maxBuffered = Math.max(1, Math.trunc(options.maxBuffered ?? 10_000));
@@ -198,9 +206,9 @@ export class RunHandle {
     this.log = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
   }
 
-  /** Entries logged but not yet written. */
+  /** Entries logged but not yet written (buffered or being sent). */
   get pending(): number {
-    return this.buffer.length;
+    return this.buffer.length + this.inFlight;
   }
 
   /** Whether finish() has recorded the run. */
@@ -213,7 +221,7 @@ export class RunHandle {
       written: this.counts.written,
       dropped: { ...this.counts.dropped },
       refused: this.counts.refused,
-      pending: this.buffer.length,
+      pending: this.pending,
       lastError: this.lastFlushError,
     };
   }
@@ -240,6 +248,8 @@ export class RunHandle {
     if (this.buffer.length >= this.maxBatch) {
       this.background();
     } else if (this.finishCalled && !this.lateFlush) {
+      // A finished run's logger is forgotten by its Runs once empty: a late line brings it back.
+      this.registry.add(this);
       // After finish() there is no timer: a late line is written on the next turn.
       this.lateFlush = true;
       setImmediate(() => {
@@ -289,20 +299,24 @@ export class RunHandle {
   private async drain(): Promise<void> {
     while (this.buffer.length > 0) {
       // Parts still to write, in order; a refused part is split in two until the refused entry is alone.
-      const parts: LogEntry[][] = [this.take(this.maxBatch)];
+      const batch = this.take(this.maxBatch);
+      this.inFlight = batch.length;
+      const parts: LogEntry[][] = [batch];
       while (parts.length > 0) {
         const part = parts.shift()!;
         try {
           await this.append(part);
+          this.inFlight -= part.length;
         } catch (err) {
           if (err instanceof UnknownRunError) {
             // The run is gone (deleted or pruned): nothing buffered for it can ever be written.
-            const lost = part.length + parts.flat().length + this.buffer.length;
+            this.counts.refused += this.inFlight + this.buffer.length;
+            this.inFlight = 0;
             this.take(this.buffer.length);
-            this.counts.refused += lost;
             throw err;
           }
           if (!isEntryError(err)) {
+            this.inFlight = 0;
             this.putBack([...part, ...parts.flat()]);
             throw err;
           }
@@ -311,6 +325,7 @@ export class RunHandle {
             parts.unshift(part.slice(0, mid), part.slice(mid));
             continue;
           }
+          this.inFlight -= 1;
           await this.refuse(part[0]!, err);
         }
       }
@@ -365,14 +380,14 @@ export class RunHandle {
     const lost = {
       dropped: Object.values(this.counts.dropped).reduce((a, b) => a + b, 0),
       refused: this.counts.refused,
-      unwritten: this.buffer.length,
+      unwritten: this.pending,
     };
     if (lost.dropped + lost.refused + lost.unwritten > 0) {
       args.metadata = { ...args.metadata, scrapeguard_logs: { ...lost, dropped_by_level: { ...this.counts.dropped } } };
     }
     const row = await this.transport.rpc<RunRow>('finish_run', args, 'row');
     this.row = row;
-    if (this.buffer.length === 0) this.onSettled(this);
+    if (this.pending === 0) this.registry.delete(this);
     else this.background();
     return row;
   }
@@ -396,7 +411,7 @@ export class RunHandle {
   /** Flush what is buffered, reporting instead of throwing; forgotten by its Runs once finished and empty. */
   async settle(): Promise<void> {
     await this.flush().catch((err: unknown) => this.report(err));
-    if (this.row && this.buffer.length === 0) this.onSettled(this);
+    if (this.row && this.pending === 0) this.registry.delete(this);
   }
 
   /** Stop the timer of a run that will not be finished by this process. */
@@ -467,9 +482,7 @@ export class Runs {
       { source_id: sourceId, engine: options.engine, scrape_job_id: scrapeJobId, worker, metadata: metadata.value },
       'scalar',
     );
-    const handle = new RunHandle(this.transport, id, { ...this.logOptions, ...logOptions }, jsonbTextBytes(metadata.value), (run) =>
-      this.open.delete(run),
-    );
+    const handle = new RunHandle(this.transport, id, { ...this.logOptions, ...logOptions }, jsonbTextBytes(metadata.value), this.open);
     this.open.add(handle);
     return handle;
   }
