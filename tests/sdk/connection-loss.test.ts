@@ -74,6 +74,7 @@ describe('connection loss', () => {
       .transaction(async (tx) => {
         const [row] = await tx.query<{ pid: number }>('select pg_backend_pid() as pid');
         const sleeping = tx.query('select pg_sleep(30)');
+        sleeping.catch(() => undefined); // awaited below; handled now so its rejection is never "unhandled" meanwhile
         await expect
           .poll(async () => (await f.admin.query(`select 1 from pg_stat_activity where pid = $1 and query like '%pg_sleep%'`, [row!.pid])).rowCount)
           .toBe(1);
