@@ -166,6 +166,17 @@ function serverAnswered(err: unknown): boolean {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
 }
 
+/**
+ * Whether the call never reached the server: the connection could not be opened (refused,
+ * unknown host, the server starting or shutting down, the pool's connect timeout).
+ */
+function neverSent(err: unknown): boolean {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; message?: unknown };
+  if (typeof e.code === 'string' && ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', '57P03'].includes(e.code)) return true;
+  const m = typeof e.message === 'string' ? e.message : '';
+  return m.startsWith('timeout exceeded when trying to connect') || m.includes('due to connection timeout');
+}
+
 function violatedConstraint(e: Partial<DatabaseErrorFields>): string | undefined {
   return e.constraint ?? /constraint "([^"]+)"/.exec(e.message ?? '')?.[1];
 }
@@ -186,7 +197,7 @@ export function toConnectionLostError(err: unknown, context: ConnectionLossConte
       message: `connection lost: ${typeof e.message === 'string' ? e.message : String(err)}`,
       detail: e.detail ?? undefined,
       hint: e.hint ?? undefined,
-      mayHaveCommitted: context.writeInFlight && !serverAnswered(err),
+      mayHaveCommitted: context.writeInFlight && !serverAnswered(err) && !neverSent(err),
     },
     { cause: err },
   );

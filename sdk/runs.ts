@@ -9,7 +9,7 @@
  *    warn line saying so;
  *  - a batch that fails for another reason (connection lost, deadlock) stays buffered, in
  *    order, for the next flush;
- *  - the buffer is bounded (`maxBuffered`): when full, the oldest debug entry is dropped
+ *  - the buffer is bounded (`maxBuffered` entries, `maxBufferedBytes`): when full, the oldest debug entry is dropped
  *    first, then info, then warn, then error; drops are counted;
  *  - finish() records the run even when logs could not be written, and records in the run's
  *    metadata (`scrapeguard_logs`) what was dropped, refused or still unwritten;
@@ -103,6 +103,11 @@ export interface LogBufferOptions {
    * debug entry is dropped first, then the oldest info, warn, error.
    */
   maxBuffered?: number;
+  /**
+   * The same bound in memory (default 32 MiB, at least 1 MiB), counting a message as two
+   * bytes a UTF-16 unit and metadata as its JSON size.
+   */
+  maxBufferedBytes?: number;
   /** Errors of flushes nobody awaits (timer, size, after finish) and refused entries; never thrown. */
   onError?: (error: unknown) => void;
 }
@@ -176,6 +181,9 @@ export class RunHandle {
   private lateFlush = false;
   private readonly maxBatch: number;
   private readonly maxBuffered: number;
+  private readonly maxBufferedBytes: number;
+  private bufferedBytes = 0;
+  private readonly sizes = new WeakMap<LogEntry, number>();
   private readonly clientTimestamps: boolean;
   private readonly onError: ((error: unknown) => void) | undefined;
   private finishCalled = false;
@@ -195,6 +203,7 @@ export class RunHandle {
   ) {
     this.maxBatch = Math.max(1, Math.trunc(options.maxBatch ?? 200));
     this.maxBuffered = Math.max(1, Math.trunc(options.maxBuffered ?? 10_000));
+    this.maxBufferedBytes = Math.max(1 << 20, Math.trunc(options.maxBufferedBytes ?? 32 << 20));
     this.clientTimestamps = options.clientTimestamps ?? false;
     this.onError = options.onError;
     const intervalMs = options.intervalMs ?? 2000;
@@ -242,14 +251,18 @@ export class RunHandle {
 
   private push(level: LogLevel, message: unknown, metadata: unknown): void {
     const entry = storableLogEntry(level, message, metadata, this.clientTimestamps ? new Date().toISOString() : undefined);
+    const size = 2 * entry.message.length + jsonbTextBytes(entry.metadata);
     if (this.buffer.length >= this.maxBuffered) this.dropOne();
+    while (this.buffer.length > 0 && this.bufferedBytes + size > this.maxBufferedBytes) this.dropOne();
+    this.sizes.set(entry, size);
     this.buffer.push(entry);
     this.buffered[entry.level] += 1;
+    this.bufferedBytes += size;
+    // A finished run's logger is forgotten by its Runs once empty: a late line brings it back.
+    if (this.finishCalled) this.registry.add(this);
     if (this.buffer.length >= this.maxBatch) {
       this.background();
     } else if (this.finishCalled && !this.lateFlush) {
-      // A finished run's logger is forgotten by its Runs once empty: a late line brings it back.
-      this.registry.add(this);
       // After finish() there is no timer: a late line is written on the next turn.
       this.lateFlush = true;
       setImmediate(() => {
@@ -264,20 +277,27 @@ export class RunHandle {
     const level = LEVEL_ORDER.find((l) => this.buffered[l] > 0);
     if (!level) return;
     const i = this.buffer.findIndex((e) => e.level === level);
-    this.buffer.splice(i, 1);
+    const [dropped] = this.buffer.splice(i, 1);
     this.buffered[level] -= 1;
+    this.bufferedBytes -= this.sizes.get(dropped!) ?? 0;
     this.counts.dropped[level] += 1;
   }
 
   private take(n: number): LogEntry[] {
     const batch = this.buffer.splice(0, n);
-    for (const e of batch) this.buffered[e.level] -= 1;
+    for (const e of batch) {
+      this.buffered[e.level] -= 1;
+      this.bufferedBytes -= this.sizes.get(e) ?? 0;
+    }
     return batch;
   }
 
   private putBack(entries: LogEntry[]): void {
     this.buffer.unshift(...entries);
-    for (const e of entries) this.buffered[e.level] += 1;
+    for (const e of entries) {
+      this.buffered[e.level] += 1;
+      this.bufferedBytes += this.sizes.get(e) ?? 0;
+    }
   }
 
   /**

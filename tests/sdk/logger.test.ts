@@ -77,6 +77,23 @@ describe('run logger', () => {
     });
   });
 
+  test('the buffer is bounded in bytes too: the oldest lines go first, the newest are kept', async () => {
+    const { transport, sg } = setup();
+    const source = await f.createSource('Heavy Lines');
+    const run = await sg.runs.start({ sourceId: source, engine: 'api' }, { maxBatch: 1000, maxBufferedBytes: 1 << 20 });
+    transport.down = true;
+    for (let i = 0; i < 100; i += 1) run.log.info(`${String(i).padStart(3, '0')} ${'x'.repeat(16_000)}`);
+    const kept = run.pending;
+    // 16,004 UTF-16 units = 32,008 bytes + 2 of metadata each: 32 fit in 1 MiB.
+    expect(kept).toBe(32);
+    expect(run.stats.dropped.info).toBe(100 - kept);
+    transport.down = false;
+    const row = await run.finish({ status: 'succeeded' });
+    const messages = (await logged(run.id)).map((l) => l.message.slice(0, 3));
+    expect(messages).toEqual(Array.from({ length: kept }, (_, i) => String(100 - kept + i).padStart(3, '0')));
+    expect(row.metadata).toMatchObject({ scrapeguard_logs: { dropped: 100 - kept, unwritten: 0 } });
+  });
+
   test('finish() records the run when the logs cannot be written, says so, and close() writes them later', async () => {
     const { transport, sg, errors } = setup();
     const source = await f.createSource('Logs Down');
