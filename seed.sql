@@ -91,13 +91,15 @@ select r.id, l.level, l.message, l.metadata, r.started_at + l.offset_by
    and not exists (select from public.scraping_logs x where x.run_id = r.id);
 
 -- Revisions attributed to the latest successful run of each event's source: a price and a
--- status change (no-ops on a second run: the values are already there).
-select public.set_change_context(
-  pg_temp.seed_id(format('run:%s:%s', 'Macao Cultural Centre', 12)), 'seed:playwright');
+-- status change (no-ops on a second run: the values are already there). Those runs are
+-- history, already finished, and set_change_context takes only running runs: the seed
+-- sets the two transaction settings it would set (scrapeguard.run_id, scrapeguard.actor).
+select pg_catalog.set_config('scrapeguard.run_id', pg_temp.seed_id(format('run:%s:%s', 'Macao Cultural Centre', 12))::text, true),
+       pg_catalog.set_config('scrapeguard.actor', 'seed:playwright', true);
 update public.events set status = 'published', price_range = '{250,880}'
  where id = pg_temp.seed_id('event:mimf-opening');
-select public.set_change_context(
-  pg_temp.seed_id(format('run:%s:%s', 'Galaxy Arena', 11)), 'seed:devtools');
+select pg_catalog.set_config('scrapeguard.run_id', pg_temp.seed_id(format('run:%s:%s', 'Galaxy Arena', 11))::text, true),
+       pg_catalog.set_config('scrapeguard.actor', 'seed:devtools', true);
 update public.events set price_range = '{580,1380}', tags = '{concert,cantopop,sold-out-soon}'
  where id = pg_temp.seed_id('event:galaxy-concert');
 select public.set_change_context(null, null);

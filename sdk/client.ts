@@ -24,7 +24,12 @@ export interface Scrapeguard {
   runs: Runs;
   history: History;
   health: Health;
-  /** Closes the pool if scrapeguard created it. */
+  /**
+   * Flushes the logs of every run started here that still has lines to write (running or
+   * finished), then closes the pool if scrapeguard created it. What could not be written
+   * stays in each run's `stats` and goes to its `onError`; close() does not throw for it.
+   * Runs not finished stay `running` in the database.
+   */
   close(): Promise<void>;
 }
 
@@ -37,12 +42,17 @@ function transportFor(options: ScrapeguardOptions): Transport {
 
 export function createScrapeguard(options: ScrapeguardOptions): Scrapeguard {
   const transport = transportFor(options);
+  const runs = new Runs(transport, options.logs);
   return {
     transport,
     breaker: new Breaker(transport, options.breaker),
-    runs: new Runs(transport, options.logs),
+    runs,
     history: new History(transport),
     health: new Health(transport),
-    close: () => transport.close(),
+    async close() {
+      await runs.flushAll();
+      for (const run of runs.openRuns) run.stop();
+      await transport.close();
+    },
   };
 }

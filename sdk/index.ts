@@ -7,10 +7,13 @@ export {
   type BreakerStateRow,
   type Permit,
   type WithCircuitOptions,
+  isScrapeguardOwnError,
 } from './breaker.js';
 export {
+  ENGINES,
   RunHandle,
   Runs,
+  type LogStats,
   type Engine,
   type FinishedStatus,
   type LogBufferOptions,
@@ -27,6 +30,8 @@ export { History, type EventRow, type RevisionRow } from './history.js';
 export { Health, type FleetHealthOptions, type FleetHealthRow } from './health.js';
 export {
   CircuitOpenError,
+  ConnectionLostError,
+  RetryableError,
   PermissionDeniedError,
   RunAlreadyFinishedError,
   ScrapeguardError,
@@ -35,6 +40,16 @@ export {
   UnknownSourceError,
   ValidationError,
 } from './errors.js';
+export {
+  errorMessageOf,
+  METADATA_MAX_BYTES,
+  MESSAGE_MAX_CHARS,
+  storableLogEntry,
+  storableMetadata,
+  storableText,
+  toStorableJson,
+  type JsonObject,
+} from './log-entry.js';
 export type { ChangeContext, ChangeContextScope, ReturnShape, RpcArgs, SelectOptions, Transport } from './transport.js';
 export { PgTransport, type PgTransportOptions } from './transports/pg.js';
 export { SupabaseTransport, type SupabaseLike } from './transports/supabase.js';

@@ -4,7 +4,7 @@
  * transport that can attribute event revisions to a run inside a transaction.
  */
 import pg from 'pg';
-import { toScrapeguardError } from '../errors.js';
+import { isConnectionError, toScrapeguardError } from '../errors.js';
 import type { ChangeContext, ChangeContextScope, ReturnShape, RpcArgs, SelectOptions, Transport } from '../transport.js';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
@@ -67,7 +67,9 @@ class PgQueries {
       if (shape === 'row') return (isNullRow(res.rows[0]) ? null : res.rows[0]) as T;
       return res.rows as T;
     } catch (err) {
-      throw toScrapeguardError(err);
+      // One statement in its own transaction: if the connection died after it was sent and
+      // no answer came, it may have committed.
+      throw toScrapeguardError(err, { writeInFlight: true });
     }
   }
 
@@ -85,7 +87,7 @@ class PgQueries {
       const res = await this.db.query({ text: sql, values, types });
       return res.rows as T[];
     } catch (err) {
-      throw toScrapeguardError(err);
+      throw toScrapeguardError(err, { writeInFlight: false });
     }
   }
 }
@@ -101,39 +103,103 @@ export interface PgTransportOptions {
   connectionString?: string;
   /** Pool size when the transport creates the pool. */
   max?: number;
+  /**
+   * Called with errors of idle pooled connections (the server restarted, a backend was
+   * terminated). The pool has already discarded the connection; the next call opens a new one.
+   * Default: ignored (the error is kept in `lastConnectionError`).
+   */
+  onConnectionError?: (error: Error) => void;
 }
 
 export class PgTransport extends PgQueries implements Transport {
   private readonly ownsPool: boolean;
+  /** The last error of an idle or checked-out connection that died (the calls themselves reject with ConnectionLostError). */
+  lastConnectionError: Error | undefined;
+  private readonly onConnectionError: ((error: Error) => void) | undefined;
 
   constructor(options: PgTransportOptions) {
     const pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.max ?? 10 });
     super(pool);
     this.ownsPool = !options.pool;
     if (!options.pool && !options.connectionString) throw new TypeError('PgTransport needs a pool or a connectionString');
+    this.onConnectionError = options.onConnectionError;
+    // An idle pooled connection that dies emits 'error' on the pool; with no listener Node
+    // would crash the process. The pool drops that connection by itself.
+    pool.on('error', (err) => this.connectionError(err));
+  }
+
+  private connectionError(err: Error): void {
+    this.lastConnectionError = err;
+    try {
+      this.onConnectionError?.(err);
+    } catch {
+      // A listener's own failure must not become an unhandled 'error' event.
+    }
   }
 
   get pool(): pg.Pool {
     return this.db as pg.Pool;
   }
 
+  /**
+   * One transaction on one pooled connection. The connection carries an 'error' listener
+   * while it is checked out (a backend terminated between statements sends its FATAL with
+   * no query to receive it). When the connection dies, the call rejects with
+   * ConnectionLostError (`mayHaveCommitted` only when it died during COMMIT without an
+   * answer) and the connection is released as broken, so the pool replaces it.
+   */
   async withChangeContext<T>(context: ChangeContext, fn: (tx: ChangeContextScope) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw toScrapeguardError(err, { writeInFlight: false });
+    }
+    let died: Error | undefined;
+    const onError = (err: Error) => {
+      died ??= err;
+      this.connectionError(err);
+    };
+    client.on('error', onError);
+    let committing = false;
     try {
       await client.query('begin');
       await client.query('select public.set_change_context($1, $2)', [context.runId, context.actor ?? null]);
       const scope: ChangeContextScope = {
-        query: async <R extends Record<string, unknown>>(text: string, values?: unknown[]) =>
-          (await client.query<R>({ text, values: values?.map(param) ?? [], types })).rows,
+        query: async <R extends Record<string, unknown>>(text: string, values?: unknown[]) => {
+          try {
+            return (await client.query<R>({ text, values: values?.map(param) ?? [], types })).rows;
+          } catch (err) {
+            // Inside the open transaction nothing is committed yet.
+            throw toScrapeguardError(err, { writeInFlight: false });
+          }
+        },
       };
       const result = await fn(scope);
+      committing = true;
       await client.query('commit');
       return result;
     } catch (err) {
-      await client.query('rollback').catch(() => undefined);
-      throw toScrapeguardError(err);
+      if (died === undefined && isConnectionError(err)) died = err as Error;
+      if (died === undefined) {
+        await client.query('rollback').catch((rollbackError: unknown) => {
+          died = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+        });
+      }
+      if (died !== undefined && !(err instanceof Error && isConnectionError(err))) {
+        // The connection died under an error of another kind (say the caller's own): that
+        // error is what the caller sees; the connection is still discarded below.
+        throw toScrapeguardError(err, { writeInFlight: false });
+      }
+      throw toScrapeguardError(err, { writeInFlight: committing });
     } finally {
-      client.release();
+      if (died !== undefined) {
+        // Keep the listener: a dead socket can still emit 'error' until the pool has ended it.
+        client.release(died);
+      } else {
+        client.removeListener('error', onError);
+        client.release();
+      }
     }
   }
 

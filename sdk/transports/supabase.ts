@@ -4,7 +4,7 @@
  * its own transaction.
  */
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { ScrapeguardError, toScrapeguardError } from '../errors.js';
+import { ScrapeguardError, toConnectionLostError, toScrapeguardError } from '../errors.js';
 import type { ChangeContext, ChangeContextScope, ReturnShape, RpcArgs, SelectOptions, Transport } from '../transport.js';
 
 interface PostgrestErrorLike {
@@ -14,7 +14,15 @@ interface PostgrestErrorLike {
   hint?: string | null;
 }
 
-function mapError(error: PostgrestErrorLike): unknown {
+/**
+ * A PostgREST error as its typed error. supabase-js reports a request that never got an
+ * HTTP answer (network down, connection reset) with status 0 and no SQLSTATE: that is a
+ * ConnectionLostError, which may have committed when the request was a write.
+ */
+function mapError(error: PostgrestErrorLike, status: number, writeInFlight: boolean): unknown {
+  if (status === 0) {
+    return toConnectionLostError({ message: error.message, detail: error.details ?? undefined }, { writeInFlight });
+  }
   return toScrapeguardError({
     code: error.code,
     message: error.message,
@@ -30,8 +38,8 @@ export class SupabaseTransport implements Transport {
   constructor(private readonly client: SupabaseLike) {}
 
   async rpc<T>(fn: string, args: RpcArgs, shape: ReturnShape): Promise<T> {
-    const { data, error } = await this.client.rpc(fn, args);
-    if (error) throw mapError(error);
+    const { data, error, status } = await this.client.rpc(fn, args);
+    if (error) throw mapError(error, status, true);
     if (shape === 'rows') return (data ?? []) as T;
     return (data ?? null) as T;
   }
@@ -41,8 +49,8 @@ export class SupabaseTransport implements Transport {
     for (const [col, value] of Object.entries(options.eq ?? {})) query = query.eq(col, value);
     if (options.orderBy) query = query.order(options.orderBy.column, { ascending: options.orderBy.ascending !== false });
     if (options.limit !== undefined) query = query.limit(options.limit);
-    const { data, error } = await query;
-    if (error) throw mapError(error);
+    const { data, error, status } = await query;
+    if (error) throw mapError(error, status, false);
     return (data ?? []) as T[];
   }
 

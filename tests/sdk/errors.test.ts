@@ -3,8 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import pg from 'pg';
 import {
+  ConnectionLostError,
   createScrapeguard,
   PermissionDeniedError,
+  RetryableError,
   RunAlreadyFinishedError,
   ScrapeguardError,
   UnknownRunError,
@@ -112,5 +114,105 @@ describe('error mapping by SQLSTATE', () => {
     const err = await f.sg.transport.rpc('no_such_function', {}, 'scalar').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ScrapeguardError);
     expect((err as ScrapeguardError).code).toBe('42883');
+  });
+
+  test('22P05 (\\u0000 in JSON), 22021 (a NUL byte in text), 22009 (a UTC offset out of range) → ValidationError', async () => {
+    const source = await f.createSource('Untranslatable');
+    const run = await f.sg.runs.start({ sourceId: source, engine: 'api' }, { intervalMs: 0 });
+    // Straight to the RPCs, past the SDK's normalisation: what a caller of transport.rpc would get.
+    const jsonNul = await f.sg.transport
+      .rpc('append_logs', { run_id: run.id, entries: [{ level: 'info', message: 'a\u0000b' }] }, 'scalar')
+      .catch((e: unknown) => e);
+    expect(jsonNul).toBeInstanceOf(ValidationError);
+    expect((jsonNul as ScrapeguardError).code).toBe('22P05');
+    const textNul = await f.sg.transport
+      .rpc('record_failure', { source_id: source, error: 'unexpected body: \u0000PK' }, 'row')
+      .catch((e: unknown) => e);
+    expect(textNul).toBeInstanceOf(ValidationError);
+    expect((textNul as ScrapeguardError).code).toBe('22021');
+    const offset = await f.sg.transport
+      .rpc('event_as_of', { event_id: randomUUID(), at: '2026-01-01T00:00:00+16:00' }, 'row')
+      .catch((e: unknown) => e);
+    expect(offset).toBeInstanceOf(ValidationError);
+    expect((offset as ScrapeguardError).code).toBe('22009');
+    await run.finish({ status: 'succeeded' });
+  });
+
+  test('append_logs names the entry whose UTC offset is out of range (22023 → ValidationError)', async () => {
+    const source = await f.createSource('Far East');
+    const run = await f.sg.runs.start({ sourceId: source, engine: 'api' }, { intervalMs: 0 });
+    const err = await f.sg.transport
+      .rpc('append_logs', { run_id: run.id, entries: [{ level: 'info', message: 'ok' }, { level: 'info', message: 'x', at: '2026-01-01T00:00+14:60' }] }, 'scalar')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err).toMatchObject({ code: '22023', message: 'append_logs: entry 1 has an "at" that is not a valid timestamp' });
+    await run.finish({ status: 'succeeded' });
+  });
+
+  test('required arguments are checked before the call: ValidationError naming the argument, nothing written', async () => {
+    const source = await f.createSource('Missing Engine');
+    const err = await f.sg.runs.start({ sourceId: source, engine: undefined as never }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err).toMatchObject({ argument: 'engine', code: undefined });
+    expect((err as Error).message).toMatch(/^runs\.start: engine is required/);
+    await expect(f.sg.runs.start({ sourceId: undefined as never, engine: 'api' })).rejects.toMatchObject({ argument: 'sourceId' });
+    await expect(f.sg.runs.start({ sourceId: 'not-a-uuid', engine: 'api' })).rejects.toMatchObject({ argument: 'sourceId' });
+    await expect(f.sg.runs.start({ sourceId: source, engine: 'curl' as never })).rejects.toMatchObject({ argument: 'engine' });
+    await expect(f.sg.breaker.acquire(undefined as never)).rejects.toMatchObject({ argument: 'sourceId' });
+    await expect(f.sg.breaker.acquire(source, 'w'.repeat(201))).rejects.toMatchObject({ argument: 'worker' });
+    await expect(f.sg.breaker.recordFailure('', 'down')).rejects.toMatchObject({ argument: 'sourceId' });
+    const run = await f.sg.runs.start({ sourceId: source, engine: 'api' }, { intervalMs: 0 });
+    await expect(run.finish({ status: 'running' as never })).rejects.toMatchObject({ argument: 'status' });
+    await expect(run.finish({ status: 'succeeded', eventsFound: -1 })).rejects.toMatchObject({ argument: 'eventsFound' });
+    await expect(run.finish({ status: 'succeeded', fieldCoverage: Number.NaN })).rejects.toMatchObject({ argument: 'fieldCoverage' });
+    const rows = await f.admin.query('select status from public.scraping_runs where source_id = $1', [source]);
+    expect(rows.rows).toEqual([{ status: 'running' }]);
+  });
+
+  test('a worker over 200 characters is refused by acquire_permit itself too (22023)', async () => {
+    const source = await f.createSource('Long Worker');
+    const err = await f.sg.transport
+      .rpc('acquire_permit', { source_id: source, worker: 'w'.repeat(201) }, 'rows')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ScrapeguardError).code).toBe('22023');
+  });
+
+  test('a change context for a finished run → RunAlreadyFinishedError (SG003), from the database and from the handle', async () => {
+    const source = await f.createSource('Finished Context');
+    const run = await f.sg.runs.start({ sourceId: source, engine: 'api' }, { intervalMs: 0 });
+    await f.sg.transport.rpc('finish_run', { run_id: run.id, status: 'cancelled' }, 'row');
+    let ran = false;
+    const fromDb = await run.transaction(async () => (ran = true)).catch((e: unknown) => e);
+    expect(fromDb).toBeInstanceOf(RunAlreadyFinishedError);
+    expect((fromDb as ScrapeguardError).code).toBe('SG003');
+    expect((fromDb as Error).message).toMatch(/is already finished \(status cancelled\)/);
+    expect(ran).toBe(false);
+
+    const other = await f.sg.runs.start({ sourceId: source, engine: 'api' }, { intervalMs: 0 });
+    await other.finish({ status: 'succeeded' });
+    await expect(other.transaction(async () => undefined)).rejects.toBeInstanceOf(RunAlreadyFinishedError);
+  });
+
+  test('retryable SQLSTATEs and dropped sockets map to RetryableError / ConnectionLostError', async () => {
+    const { toScrapeguardError } = await import('../../sdk/errors.js');
+    for (const code of ['40001', '40P01', '55P03', '57014', '53300']) {
+      const e = toScrapeguardError({ code, message: code });
+      expect(e).toBeInstanceOf(RetryableError);
+      expect(e).not.toBeInstanceOf(ConnectionLostError);
+      expect((e as ScrapeguardError).retryable).toBe(true);
+    }
+    for (const code of ['08006', '57P01', '57P02', '57P03']) {
+      expect(toScrapeguardError({ code, message: code })).toMatchObject({ name: 'ConnectionLostError', mayHaveCommitted: false });
+    }
+    expect(toScrapeguardError(new Error('Connection terminated unexpectedly'))).toMatchObject({
+      name: 'ConnectionLostError',
+      mayHaveCommitted: true,
+    });
+    expect(toScrapeguardError(new Error('Connection terminated unexpectedly'), { writeInFlight: false })).toMatchObject({
+      mayHaveCommitted: false,
+    });
+    expect(toScrapeguardError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))).toBeInstanceOf(ConnectionLostError);
+    expect((toScrapeguardError({ code: '22023', message: 'x' }) as ScrapeguardError).retryable).toBe(false);
   });
 });

@@ -90,14 +90,23 @@ describe('runs', () => {
     expect(got).toEqual(Array.from({ length: 95 }, (_, i) => `m${String(i).padStart(3, '0')}`));
   });
 
-  test('a bad entry rejects its batch and keeps it buffered; finish still records the run', async () => {
+  test('an over-long entry is truncated when logged, with a marker, and finish records the run', async () => {
     const source = await f.createSource('Bad Entry');
     const run = await f.sg.runs.start({ sourceId: source, engine: 'devtools' }, { intervalMs: 0 });
     run.log.info('good');
     run.log.info('x'.repeat(20_000), { blob: 'y'.repeat(200_000) });
-    await expect(run.finish({ status: 'failed', errorMessage: 'log too large' })).rejects.toThrow();
-    expect(run.pending).toBe(2);
-    const [row] = await f.sg.runs.list(source);
-    expect(row?.status).toBe('failed');
+    const row = await run.finish({ status: 'failed', errorMessage: 'log too large' });
+    expect(row.status).toBe('failed');
+    expect(run.pending).toBe(0);
+    expect(row.metadata).not.toHaveProperty('scrapeguard_logs');
+    const r = await f.admin.query<{ message: string; metadata: Record<string, unknown> }>(
+      'select message, metadata from public.scraping_logs where run_id = $1 order by id',
+      [run.id],
+    );
+    expect(r.rows[0]).toEqual({ message: 'good', metadata: {} });
+    expect([...r.rows[1]!.message]).toHaveLength(16_384);
+    expect(r.rows[1]!.message).toMatch(/^x+ …\[truncated: 20000 characters in all\]$/);
+    expect(r.rows[1]!.metadata).toMatchObject({ metadata_truncated: { original_bytes: 200_012, limit_bytes: 8192 } });
+    expect(String(r.rows[1]!.metadata.preview)).toMatch(/^\{"blob":"y+…$/);
   });
 });

@@ -7,7 +7,14 @@
  */
 import { createClient } from '@supabase/supabase-js';
 import { describe, expect, test } from 'vitest';
-import { CircuitOpenError, createScrapeguard, PermissionDeniedError, UnknownSourceError, type Database } from '../../sdk/index.js';
+import {
+  CircuitOpenError,
+  createScrapeguard,
+  PermissionDeniedError,
+  SupabaseTransport,
+  UnknownSourceError,
+  type Database,
+} from '../../sdk/index.js';
 import { makeJwt, PostgrestStandIn } from './postgrest-standin.js';
 import { sdkFixture } from './support.js';
 
@@ -85,5 +92,20 @@ describe('supabase-js transport (contract test against a PostgREST stand-in)', (
 
   test('change contexts need the pg transport', async () => {
     await expect(viaSupabase.transport.withChangeContext({ runId: null }, async () => 1)).rejects.toThrow(/pg transport/);
+  });
+
+  test('a request with no HTTP answer → ConnectionLostError (a write may have committed, a read not)', async () => {
+    const unreachable = createClient<Database>('http://project.supabase.test', serviceKey, {
+      global: { fetch: () => Promise.reject(new TypeError('fetch failed')) },
+      auth: { persistSession: false, autoRefreshToken: false },
+      realtime: { transport: NoRealtime as never },
+    });
+    const t = new SupabaseTransport(unreachable);
+    await expect(t.rpc('record_failure', { source_id: '00000000-0000-4000-8000-000000000001' }, 'row')).rejects.toMatchObject({
+      name: 'ConnectionLostError',
+      retryable: true,
+      mayHaveCommitted: true,
+    });
+    await expect(t.select('circuit_breaker_state')).rejects.toMatchObject({ name: 'ConnectionLostError', mayHaveCommitted: false });
   });
 });
