@@ -16,6 +16,13 @@ begin
   if p_source_id is null then
     raise exception 'scrapeguard: source_id must not be null' using errcode = '22004';
   end if;
+  -- The worker rule of every RPC that takes one (start_run has the same): at most 200
+  -- characters. It is stored in the state row and in transitions rows, so an unbounded
+  -- name would be copied into both on every probe grant.
+  if pg_catalog.char_length(p_worker) > 200 then
+    raise exception 'acquire_permit: worker must be at most 200 characters (got %)', pg_catalog.char_length(p_worker)
+      using errcode = '22023';
+  end if;
   loop
     select s.state, s.open_until, s.probe_lease_until into cur
       from public.circuit_breaker_state s
@@ -80,5 +87,5 @@ begin
 end
 $function$;
 comment on function public.acquire_permit(uuid,text) is
-  'Ask the source''s breaker before a scrape: (allowed, state, probe_id, retry_at). A granted probe_id must be passed to record_success/record_failure.';
+  'Ask the source''s breaker before a scrape: (allowed, state, probe_id, retry_at). A granted probe_id must be passed to record_success/record_failure. 22023 for a worker over 200 characters.';
 grant execute on function public.acquire_permit(uuid,text) to service_role;

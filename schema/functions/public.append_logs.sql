@@ -66,16 +66,16 @@ begin
      order by e.ord;
     get diagnostics n = row_count;
   exception
-    when invalid_datetime_format or datetime_field_overflow then
-      -- The shape passed the check above but a field is out of range (month 13…):
-      -- find which entry, only on this error path.
+    when invalid_datetime_format or datetime_field_overflow or invalid_time_zone_displacement_value then
+      -- The shape passed the check above but a field is out of range (month 13, a UTC
+      -- offset of +16:00 or +14:60…): find which entry, only on this error path.
       select e.ord - 1 into n
         from pg_catalog.jsonb_array_elements(append_logs.entries) with ordinality as e (entry, ord)
        where not scrapeguard.is_timestamptz(e.entry ->> 'at')
        order by e.ord
        limit 1;
       raise exception 'append_logs: entry % has an "at" that is not a valid timestamp', coalesce(n, -1)
-        using errcode = '22023';
+        using errcode = '22023', detail = sqlerrm;
   end;
   return n;
 end

@@ -5,17 +5,28 @@ CREATE OR REPLACE FUNCTION public.set_change_context(run_id uuid, actor text DEF
  LANGUAGE plpgsql
  SET search_path TO ''
 AS $function$
+declare
+  v_status text;
 begin
   if set_change_context.actor is not null
      and (set_change_context.actor = '' or pg_catalog.length(set_change_context.actor) > 200) then
     raise exception 'set_change_context: actor must be 1 to 200 characters (or null)'
       using errcode = '22023';
   end if;
-  if set_change_context.run_id is not null
-     and not exists (select from public.scraping_runs r where r.id = set_change_context.run_id) then
-    raise exception 'set_change_context: unknown run %', set_change_context.run_id
-      using errcode = 'SG002',
-            hint = 'Pass the id returned by start_run(), or null for changes outside a run.';
+  if set_change_context.run_id is not null then
+    select r.status into v_status from public.scraping_runs r where r.id = set_change_context.run_id;
+    if not found then
+      raise exception 'set_change_context: unknown run %', set_change_context.run_id
+        using errcode = 'SG002',
+              hint = 'Pass the id returned by start_run(), or null for changes outside a run.';
+    end if;
+    -- A finished run's counts and outcome are final: changes made after it would be
+    -- attributed to a run that no longer describes them.
+    if v_status <> 'running' then
+      raise exception 'set_change_context: run % is already finished (status %)', set_change_context.run_id, v_status
+        using errcode = 'SG003',
+              hint = 'Attribute changes to a run while it is running (before finish_run), or to null.';
+    end if;
   end if;
   -- is_local = true: the values end with the transaction, so a pooled connection
   -- (Supavisor in transaction mode) never carries them into someone else's work.
@@ -25,5 +36,5 @@ begin
 end
 $function$;
 comment on function public.set_change_context(uuid,text) is
-  'Attributes the event changes of the current transaction to a scraping run and/or an actor (transaction-local settings scrapeguard.run_id / scrapeguard.actor). Nulls clear them. SG002 for a run that does not exist.';
+  'Attributes the event changes of the current transaction to a scraping run and/or an actor (transaction-local settings scrapeguard.run_id / scrapeguard.actor). Nulls clear them. SG002 for a run that does not exist, SG003 for one that is no longer running.';
 grant execute on function public.set_change_context(uuid,text) to service_role;

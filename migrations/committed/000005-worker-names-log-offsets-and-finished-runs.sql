@@ -1,5 +1,22 @@
--- Down script of the worker-length, log-offset and finished-run rules: acquire_permit as
--- 000007 wrote it, append_logs as 000008 wrote it, set_change_context as 000011 wrote it.
+--! Previous: sha1:7c1ab211cece98b70b797118060ed5cbc55d2d20
+--! Hash: sha1:6b9b8c01e9b6e027703cc255980941f9ef09f297
+--! Message: Worker names, log offsets and finished runs
+
+-- Input rules the SDK relies on.
+--
+-- * acquire_permit's worker gets start_run's rule: at most 200 characters (22023).
+--   It used to take any length and copy it into the state row (probe_worker) and into
+--   the transitions row of every probe grant. record_success and record_failure take
+--   no worker argument (they read the transaction setting scrapeguard.worker).
+-- * append_logs names the entry whose "at" has a UTC offset out of range (+16:00,
+--   +14:60) with 22023, like every other bad entry, instead of letting the cast's
+--   bare 22009 through.
+-- * set_change_context refuses a run that is no longer running with SG003 (the
+--   SQLSTATE finish_run uses for a finished run): changes made after a run finished
+--   were silently attributed to it.
+--
+-- Signatures, grants and comments' places are unchanged; every statement is
+-- CREATE OR REPLACE, so running this file twice changes nothing.
 
 create or replace function public.acquire_permit(source_id uuid, worker text default null)
   returns table (allowed boolean, state text, probe_id uuid, retry_at timestamptz)
@@ -17,6 +34,13 @@ declare
 begin
   if p_source_id is null then
     raise exception 'scrapeguard: source_id must not be null' using errcode = '22004';
+  end if;
+  -- The worker rule of every RPC that takes one (start_run has the same): at most 200
+  -- characters. It is stored in the state row and in transitions rows, so an unbounded
+  -- name would be copied into both on every probe grant.
+  if pg_catalog.char_length(p_worker) > 200 then
+    raise exception 'acquire_permit: worker must be at most 200 characters (got %)', pg_catalog.char_length(p_worker)
+      using errcode = '22023';
   end if;
   loop
     select s.state, s.open_until, s.probe_lease_until into cur
@@ -82,7 +106,7 @@ begin
 end
 $$;
 comment on function public.acquire_permit(uuid, text) is
-  'Ask the source''s breaker before a scrape: (allowed, state, probe_id, retry_at). A granted probe_id must be passed to record_success/record_failure.';
+  'Ask the source''s breaker before a scrape: (allowed, state, probe_id, retry_at). A granted probe_id must be passed to record_success/record_failure. 22023 for a worker over 200 characters.';
 
 create or replace function public.append_logs(run_id uuid, entries jsonb) returns integer
   language plpgsql
@@ -149,16 +173,16 @@ begin
      order by e.ord;
     get diagnostics n = row_count;
   exception
-    when invalid_datetime_format or datetime_field_overflow then
-      -- The shape passed the check above but a field is out of range (month 13…):
-      -- find which entry, only on this error path.
+    when invalid_datetime_format or datetime_field_overflow or invalid_time_zone_displacement_value then
+      -- The shape passed the check above but a field is out of range (month 13, a UTC
+      -- offset of +16:00 or +14:60…): find which entry, only on this error path.
       select e.ord - 1 into n
         from pg_catalog.jsonb_array_elements(append_logs.entries) with ordinality as e (entry, ord)
        where not scrapeguard.is_timestamptz(e.entry ->> 'at')
        order by e.ord
        limit 1;
       raise exception 'append_logs: entry % has an "at" that is not a valid timestamp', coalesce(n, -1)
-        using errcode = '22023';
+        using errcode = '22023', detail = sqlerrm;
   end;
   return n;
 end
@@ -171,17 +195,28 @@ create or replace function public.set_change_context(run_id uuid, actor text def
   volatile
   set search_path = ''
 as $$
+declare
+  v_status text;
 begin
   if set_change_context.actor is not null
      and (set_change_context.actor = '' or pg_catalog.length(set_change_context.actor) > 200) then
     raise exception 'set_change_context: actor must be 1 to 200 characters (or null)'
       using errcode = '22023';
   end if;
-  if set_change_context.run_id is not null
-     and not exists (select from public.scraping_runs r where r.id = set_change_context.run_id) then
-    raise exception 'set_change_context: unknown run %', set_change_context.run_id
-      using errcode = 'SG002',
-            hint = 'Pass the id returned by start_run(), or null for changes outside a run.';
+  if set_change_context.run_id is not null then
+    select r.status into v_status from public.scraping_runs r where r.id = set_change_context.run_id;
+    if not found then
+      raise exception 'set_change_context: unknown run %', set_change_context.run_id
+        using errcode = 'SG002',
+              hint = 'Pass the id returned by start_run(), or null for changes outside a run.';
+    end if;
+    -- A finished run's counts and outcome are final: changes made after it would be
+    -- attributed to a run that no longer describes them.
+    if v_status <> 'running' then
+      raise exception 'set_change_context: run % is already finished (status %)', set_change_context.run_id, v_status
+        using errcode = 'SG003',
+              hint = 'Attribute changes to a run while it is running (before finish_run), or to null.';
+    end if;
   end if;
   -- is_local = true: the values end with the transaction, so a pooled connection
   -- (Supavisor in transaction mode) never carries them into someone else's work.
@@ -191,4 +226,4 @@ begin
 end
 $$;
 comment on function public.set_change_context(uuid, text) is
-  'Attributes the event changes of the current transaction to a scraping run and/or an actor (transaction-local settings scrapeguard.run_id / scrapeguard.actor). Nulls clear them. SG002 for a run that does not exist.';
+  'Attributes the event changes of the current transaction to a scraping run and/or an actor (transaction-local settings scrapeguard.run_id / scrapeguard.actor). Nulls clear them. SG002 for a run that does not exist, SG003 for one that is no longer running.';
