@@ -2,9 +2,17 @@
  * The operator commands, each a function from a Scrapeguard client to printed text,
  * so tests can run them against a database and assert on the output.
  */
-import type { Scrapeguard } from '../client.js';
-import type { BreakerMode } from '../breaker.js';
-import { UnknownSourceError } from '../errors.js';
+import {
+  Logs,
+  PgTransport,
+  TestClock,
+  Transitions,
+  UnknownSourceError,
+  ValidationError,
+  type BreakerMode,
+  type LogLevel,
+  type Scrapeguard,
+} from '../sdk/index.js';
 import * as fmt from './format.js';
 
 interface SourceRow {
@@ -41,11 +49,38 @@ export async function statusCommand(sg: Scrapeguard): Promise<string> {
   );
 }
 
-export async function breakerCommand(sg: Scrapeguard, action: 'force' | 'disable' | 'reset' | 'auto', ref: string): Promise<string> {
+/** An operator override; `actor` (who acts) is recorded in the transition. */
+export async function breakerCommand(
+  sg: Scrapeguard,
+  action: 'force' | 'disable' | 'reset' | 'auto',
+  ref: string,
+  actor?: string,
+): Promise<string> {
   const source = await resolveSource(sg, ref);
   const mode: BreakerMode | null = action === 'force' ? 'forced_open' : action === 'disable' ? 'disabled' : action === 'auto' ? 'auto' : null;
-  const row = mode ? await sg.breaker.force(source.id, mode) : await sg.breaker.reset(source.id);
+  const row = mode ? await sg.breaker.force(source.id, mode, actor) : await sg.breaker.reset(source.id, actor);
   return `${source.name}: breaker ${fmt.state(row.state)}`;
+}
+
+/** The last transitions of one source (or of all), oldest first. */
+export async function transitionsCommand(sg: Scrapeguard, ref: string | undefined, limit: number): Promise<string> {
+  const source = ref ? await resolveSource(sg, ref) : undefined;
+  const rows = await new Transitions(sg.transport).recent({ sourceId: source?.id, limit });
+  const names = new Map<string, string>();
+  if (source) names.set(source.id, source.name);
+  else for (const s of await sg.transport.select<SourceRow>('event_sources')) names.set(s.id, s.name);
+  return fmt.table(
+    ['at', 'source', 'from → to', 'reason', 'open until', 'worker', 'actor'],
+    rows.map((t) => [
+      fmt.time(t.at),
+      names.get(t.source_id) ?? t.source_id,
+      `${fmt.state(t.from_state)} → ${fmt.state(t.to_state)}`,
+      t.reason,
+      fmt.time(t.open_until),
+      t.worker ?? '',
+      t.actor ?? '',
+    ]),
+  );
 }
 
 export async function runsCommand(sg: Scrapeguard, ref: string, limit: number): Promise<string> {
@@ -66,21 +101,46 @@ export async function runsCommand(sg: Scrapeguard, ref: string, limit: number): 
   );
 }
 
-interface LogRow {
-  logged_at: string;
-  level: string;
-  message: string;
-  metadata: unknown;
+/**
+ * The first `limit` lines of a run at `minLevel` or above, in the order they were
+ * logged, and a line saying how many more there are. An unknown run is an error.
+ */
+export async function logsCommand(sg: Scrapeguard, runId: string, minLevel: LogLevel = 'debug', limit = 200): Promise<string> {
+  if (!UUID.test(runId)) throw new ValidationError({ code: '22023', message: `not a run id: ${JSON.stringify(runId)}` });
+  const page = await new Logs(sg.transport).forRun(runId, { minLevel, limit });
+  const out = [
+    fmt.table(
+      ['time', 'level', 'message', 'metadata'],
+      page.lines.map((r) => [fmt.time(r.logged_at), fmt.level(r.level), r.message, fmt.json(r.metadata)]),
+    ),
+  ];
+  const scope = minLevel === 'debug' ? '' : ` at ${minLevel} or above`;
+  const more = page.matching - page.lines.length;
+  if (more > 0) {
+    out.push(`${more} more line${more === 1 ? '' : 's'}${scope} not shown (${page.matching} in all; --limit ${Math.min(page.matching, 10000)} shows ${page.matching <= 10000 ? 'them all' : 'up to 10000'})`);
+  } else {
+    out.push(`${page.matching} line${page.matching === 1 ? '' : 's'}${scope}`);
+  }
+  return out.join('\n');
 }
 
-export async function logsCommand(sg: Scrapeguard, runId: string, level?: string, limit = 200): Promise<string> {
-  const eq: Record<string, string> = { run_id: runId };
-  if (level) eq.level = level;
-  const rows = await sg.transport.select<LogRow>('scraping_logs', { eq, orderBy: { column: 'logged_at' }, limit });
-  return fmt.table(
-    ['time', 'level', 'message', 'metadata'],
-    rows.map((r) => [fmt.time(r.logged_at), fmt.level(r.level), r.message, fmt.json(r.metadata)]),
-  );
+/** The shared clock of a test or demo database: read it, or move it and read it. */
+export async function clockCommand(
+  sg: Scrapeguard,
+  action: 'show' | 'advance' | 'freeze' | 'reset',
+  arg?: string,
+  force = false,
+): Promise<string> {
+  if (!(sg.transport instanceof PgTransport)) {
+    throw new Error('clock commands need a direct PostgreSQL connection (DATABASE_URL)');
+  }
+  const clock = new TestClock(sg.transport.pool);
+  if (action === 'advance') await clock.advance(arg ?? '', { force });
+  else if (action === 'freeze') await clock.freeze(arg === 'none' ? null : (arg ?? ''), { force });
+  else if (action === 'reset') await clock.reset({ force });
+  const r = await clock.read();
+  const how = r.frozenAt ? 'frozen' : r.offset === '00:00:00' ? 'wall clock' : `running, offset ${r.offset}`;
+  return `scrapeguard clock: ${fmt.time(r.now)} (${how})`;
 }
 
 const WHOLE_ROW: Record<'insert' | 'delete' | 'baseline', string> = {

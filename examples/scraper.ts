@@ -1,5 +1,5 @@
 // A scraper worker: one permit check, one run with logs, writes attributed to the run.
-import { CircuitOpenError, createScrapeguard } from '../sdk/index.js';
+import { CircuitOpenError, createScrapeguard } from 'scrapeguard';
 
 const sg = createScrapeguard({ connectionString: process.env.DATABASE_URL! });
 const sourceId = process.argv[2]!; // an event_sources.id

@@ -1,6 +1,6 @@
 /** The operator CLI against a real database: each command's output. */
 import { describe, expect, test } from 'vitest';
-import { buildProgram } from '../../sdk/cli/main.js';
+import { buildProgram } from '../../cli/main.js';
 import { createScrapeguard } from '../../sdk/index.js';
 import { sdkFixture } from './support.js';
 
