@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import pg from 'pg';
-import { APP_USER, readClusterInfo, startCluster, stopCluster, type ClusterInfo } from './local-postgres.js';
+import { APP_USER, knownClusterInfo, readClusterInfo, startCluster, stopCluster, type ClusterInfo } from './local-postgres.js';
 
 import { LOCAL_CLUSTER_DIR, PROJECT_ROOT, SHIM_FILE } from './paths.js';
 
@@ -65,6 +65,8 @@ export async function migrate(url: string, opts: { quiet?: boolean } = {}): Prom
 /**
  * Run the graphile-migrate CLI from the project root; resolves with its exit code and,
  * unless `inherit` (output streamed to this process, as `watch` needs), its output.
+ * SIGINT, SIGTERM and SIGHUP sent to this process go on to graphile-migrate, so stopping
+ * `npm run watch` by its PID stops the watcher too instead of leaving it to PID 1.
  */
 export function graphileMigrate(
   args: string[],
@@ -81,10 +83,24 @@ export function graphileMigrate(
     let output = '';
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code: code ?? 1, output }));
+    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+    for (const s of signals) process.on(s, forward);
+    const done = () => {
+      for (const s of signals) process.off(s, forward);
+    };
+    child.on('error', (err) => {
+      done();
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      done();
+      resolvePromise({ code: code ?? (signal ? 128 + (signalNumber[signal] ?? 15) : 1), output });
+    });
   });
 }
+
+const signalNumber: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
 /** Run `sql` in one transaction on `client`: committed if it all succeeds, rolled back otherwise. */
 export async function inTransaction(client: pg.Client | pg.PoolClient, sql: string): Promise<void> {
@@ -121,7 +137,14 @@ export interface LocalTarget {
  */
 export async function ensureLocalDatabase(): Promise<LocalTarget> {
   const running = readClusterInfo(LOCAL_CLUSTER_DIR);
-  const cluster = running ?? (await startCluster(LOCAL_CLUSTER_DIR));
+  const port = process.env.SCRAPEGUARD_DB_PORT ? Number(process.env.SCRAPEGUARD_DB_PORT) : undefined;
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
+    throw new Error(`SCRAPEGUARD_DB_PORT must be a port number (got ${JSON.stringify(process.env.SCRAPEGUARD_DB_PORT)})`);
+  }
+  // The development database is kept: durable settings, and the same port on every start.
+  const cluster =
+    running ??
+    (await startCluster(LOCAL_CLUSTER_DIR, { durable: true, port, notice: (message) => console.error(message) }));
   await bootstrapCluster(cluster);
   for (const db of [LOCAL_DATABASE, `${LOCAL_DATABASE}_shadow`]) {
     await withClient(cluster.rootUrl, async (c) => {
@@ -139,8 +162,22 @@ export async function ensureLocalDatabase(): Promise<LocalTarget> {
   };
 }
 
-export function stopLocalDatabase(remove = false): void {
-  stopCluster(LOCAL_CLUSTER_DIR, { remove });
+export function stopLocalDatabase(remove = false): { stopped: boolean; removed: boolean } {
+  return stopCluster(LOCAL_CLUSTER_DIR, { remove });
+}
+
+/** The local development database's URLs whether or not it runs; null if it was never started. */
+export function knownLocalDatabase(): { running: boolean; port: number; major: string; databaseUrl: string; shadowUrl: string; rootUrl: string } | null {
+  const known = knownClusterInfo(LOCAL_CLUSTER_DIR);
+  if (!known) return null;
+  return {
+    running: known.running,
+    port: known.port,
+    major: known.major,
+    databaseUrl: known.urlFor(LOCAL_DATABASE),
+    shadowUrl: known.urlFor(`${LOCAL_DATABASE}_shadow`),
+    rootUrl: known.rootUrl,
+  };
 }
 
 /**
