@@ -65,8 +65,10 @@ export async function migrate(url: string, opts: { quiet?: boolean } = {}): Prom
 /**
  * Run the graphile-migrate CLI from the project root; resolves with its exit code and,
  * unless `inherit` (output streamed to this process, as `watch` needs), its output.
- * SIGINT, SIGTERM and SIGHUP sent to this process go on to graphile-migrate, so stopping
- * `npm run watch` by its PID stops the watcher too instead of leaving it to PID 1.
+ * With `inherit`, graphile-migrate ends with this process's parent: SIGINT, SIGTERM and
+ * SIGHUP sent here go on to it, and when the parent goes away (npm does not pass a
+ * SIGTERM on to its script; `npm run watch` runs this script directly under npm, without
+ * tsx's wrapper process) it is stopped too, instead of watching on under PID 1.
  */
 export function graphileMigrate(
   args: string[],
@@ -85,9 +87,17 @@ export function graphileMigrate(
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
     const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-    for (const s of signals) process.on(s, forward);
+    const parent = process.ppid;
+    let orphanCheck: NodeJS.Timeout | undefined;
+    if (opts.inherit) {
+      for (const s of signals) process.on(s, forward);
+      orphanCheck = setInterval(() => {
+        if (process.ppid !== parent) child.kill('SIGTERM');
+      }, 250);
+    }
     const done = () => {
       for (const s of signals) process.off(s, forward);
+      if (orphanCheck) clearInterval(orphanCheck);
     };
     child.on('error', (err) => {
       done();

@@ -12,7 +12,7 @@
  * unprivileged `postgres` OS user (created if missing) through `runuser`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { userInfo } from 'node:os';
@@ -209,7 +209,8 @@ export function staleLock(pgdata: string): { pid: number; blocking: boolean; mes
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
   if (!Number.isInteger(pid) || pid <= 0) return null;
   if (isPostgresProcess(pid)) return null; // a live server: not stale
-  const blocking = processExists(pid);
+  // PostgreSQL treats the lock as live when its PID runs as the server's own OS user.
+  const blocking = processExists(pid) && processUid(pid) === statSync(pgdata).uid;
   const message = blocking
     ? `Stale lock: ${pidFile} names PID ${pid}, which is now another program (not PostgreSQL). ` +
       'The server of this cluster was killed without shutting down, and PostgreSQL will not start while the lock names a live process.'
@@ -225,6 +226,15 @@ function processExists(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function processUid(pid: number): number | null {
+  try {
+    const m = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
   }
 }
 
