@@ -10,7 +10,9 @@ export const LOCAL_STATE_FILE = join('.scrapeguard', 'cluster', 'scrapeguard-clu
 
 /** The local development database's URL, or null when there is none here. */
 export function localDatabaseUrl(cwd: string = process.cwd()): string | null {
-  const file = join(cwd, LOCAL_STATE_FILE);
+  // SCRAPEGUARD_LOCAL_DIR moves the database of `npm run db:start` (the tests use it).
+  const dir = process.env.SCRAPEGUARD_LOCAL_DIR;
+  const file = dir ? join(dir, 'scrapeguard-cluster.json') : join(cwd, LOCAL_STATE_FILE);
   if (!existsSync(file)) return null;
   const state = JSON.parse(readFileSync(file, 'utf8')) as { port?: unknown };
   if (typeof state.port !== 'number') return null;
