@@ -76,6 +76,22 @@ describe('npm run db:start / db:url / db:stop / db:seed', () => {
     const sources = await withClient(url!, (c) => c.query('select count(*)::int as n from public.event_sources'));
     expect(sources.rows[0].n).toBe(6);
 
+    // The CLI, run from the checkout without DATABASE_URL, finds this database by itself.
+    const cliEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'DATABASE_URL'));
+    const status = spawnSync(
+      process.execPath,
+      [
+        '--import', 'tsx', '--input-type=module', '-e',
+        `import { main } from ${JSON.stringify(join(PROJECT_ROOT, 'cli', 'main.ts'))};
+         process.exitCode = await main(['node', 'scrapeguard', ...process.argv.slice(1)]);`,
+        'status',
+      ],
+      { cwd: PROJECT_ROOT, env: { ...cliEnv, SCRAPEGUARD_LOCAL_DIR: local, NO_COLOR: '1' }, encoding: 'utf8' },
+    );
+    expect(status.stderr).toBe('');
+    expect(status.stdout).toMatch(/Galaxy Arena/);
+    expect(status.stdout).toMatch(/Old Macau Listings Portal.*open/);
+
     const removed = npmRun(local, 'db:stop', '--remove');
     expect(removed.out).toMatch(/^stopped .*\nremoved /m);
     expect(existsSync(local)).toBe(false);
