@@ -36,7 +36,7 @@ export async function statusCommand(sg: Scrapeguard): Promise<string> {
   return fmt.table(
     ['source', 'breaker', 'failures', 'last run', 'last status', 'success 24h', `success last runs`, 'p95', 'coverage'],
     rows.map((r) => [
-      r.source_name,
+      fmt.text(r.source_name),
       fmt.state(r.breaker_state),
       String(r.breaker_failure_count ?? 0),
       fmt.time(r.last_run_started_at),
@@ -59,7 +59,7 @@ export async function breakerCommand(
   const source = await resolveSource(sg, ref);
   const mode: BreakerMode | null = action === 'force' ? 'forced_open' : action === 'disable' ? 'disabled' : action === 'auto' ? 'auto' : null;
   const row = mode ? await sg.breaker.force(source.id, mode, actor) : await sg.breaker.reset(source.id, actor);
-  return `${source.name}: breaker ${fmt.state(row.state)}`;
+  return `${fmt.text(source.name)}: breaker ${fmt.state(row.state)}`;
 }
 
 /** The last transitions of one source (or of all), oldest first. */
@@ -73,12 +73,12 @@ export async function transitionsCommand(sg: Scrapeguard, ref: string | undefine
     ['at', 'source', 'from → to', 'reason', 'open until', 'worker', 'actor'],
     rows.map((t) => [
       fmt.time(t.at),
-      names.get(t.source_id) ?? t.source_id,
+      fmt.text(names.get(t.source_id) ?? t.source_id),
       `${fmt.state(t.from_state)} → ${fmt.state(t.to_state)}`,
       t.reason,
       fmt.time(t.open_until),
-      t.worker ?? '',
-      t.actor ?? '',
+      fmt.text(t.worker),
+      fmt.text(t.actor),
     ]),
   );
 }
@@ -96,7 +96,7 @@ export async function runsCommand(sg: Scrapeguard, ref: string, limit: number): 
       fmt.ms(r.duration_ms),
       fmt.pct(r.field_coverage),
       [r.events_found, r.events_created, r.events_updated, r.events_skipped].map((n) => String(n ?? 0)).join('/'),
-      String(r.error_message ?? ''),
+      fmt.text(r.error_message == null ? null : String(r.error_message)),
     ]),
   );
 }
@@ -111,7 +111,7 @@ export async function logsCommand(sg: Scrapeguard, runId: string, minLevel: LogL
   const out = [
     fmt.table(
       ['time', 'level', 'message', 'metadata'],
-      page.lines.map((r) => [fmt.time(r.logged_at), fmt.level(r.level), r.message, fmt.json(r.metadata)]),
+      page.lines.map((r) => [fmt.time(r.logged_at), fmt.level(r.level), fmt.text(r.message), fmt.json(r.metadata)]),
     ),
   ];
   const scope = minLevel === 'debug' ? '' : ` at ${minLevel} or above`;
@@ -161,7 +161,7 @@ export async function historyCommand(sg: Scrapeguard, eventId: string): Promise<
       r.operation === 'update' ? fmt.json(r.old_value) : '',
       r.operation === 'update' ? fmt.json(r.new_value) : WHOLE_ROW[r.operation],
       r.run_id ?? '',
-      r.actor ?? '',
+      fmt.text(r.actor),
     ]),
   );
 }

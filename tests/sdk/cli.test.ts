@@ -94,6 +94,27 @@ describe('scrapeguard CLI', () => {
     await expect(cli('logs', run.id, '--level', 'fatal')).rejects.toThrow(/Allowed choices are debug, info, warn, error/);
   });
 
+  test('scraped text cannot drive the terminal, and a 16,000-character line is cut', async () => {
+    const source = await f.createSource('Ugly \u001b[2J Source');
+    const run = await f.sg.runs.start({ sourceId: source, engine: 'devtools' }, { intervalMs: 0 });
+    const long = `${'é'.repeat(15_987)}<end-of-line>`; // 16,000 characters (lines hold at most 16,384)
+    await f.admin.query('select public.append_logs($1, $2)', [
+      run.id,
+      JSON.stringify([
+        { level: 'warn', message: 'title was \u001b]0;pwned\u0007 \r\u0008 here', metadata: { raw: '\u001b[31m' } },
+        { level: 'info', message: long },
+      ]),
+    ]);
+    const out = await cli('logs', run.id);
+    expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/); // no control character left but newlines
+    expect(out).toContain('title was \\u001b]0;pwned\\u0007 \\u000d\\u0008 here');
+    expect(out).toContain('{"raw":"\\u001b[31m"}');
+    expect(out).toContain('… (+15,000 characters)');
+    expect(out).not.toContain('<end-of-line>');
+    expect(await cli('breaker', 'force', source)).toBe('Ugly \\u001b[2J Source: breaker forced_open');
+    expect(await cli('status')).toContain('Ugly \\u001b[2J Source');
+  });
+
   test('logs of an unknown run: an error and a non-zero exit', async () => {
     const errors: string[] = [];
     const spy = vi.spyOn(console, 'error').mockImplementation((s: unknown) => void errors.push(String(s)));
