@@ -37,7 +37,7 @@ function ok(r: SpawnSyncReturns<string>, what: string): string {
 }
 
 beforeAll(async () => {
-  // `npm pack` runs the prepack script (npm run build) first.
+  // `npm pack` runs the prepare script (npm run build) first.
   const packed = ok(run('npm', ['pack', '--json', '--pack-destination', dir], PROJECT_ROOT), 'npm pack');
   const info = JSON.parse(packed.slice(packed.indexOf('['))) as { filename: string; files: { path: string }[] }[];
   tarball = join(dir, info[0]!.filename);
