@@ -3,7 +3,7 @@
 -- Re-runnable: fixed ids (derived from names with md5), upserts, and inserts that skip
 -- what exists; a second run changes nothing but the breaker of the dead source, which
 -- is reset and tripped again (so its transitions show a full cycle).
--- Run as the database owner or the service role: `psql "$DATABASE_URL" -f seed.sql`.
+-- Run as the database owner or the service role: `npm run db:seed` (no psql needed; or psql -f seed.sql).
 
 begin;
 

@@ -1,6 +1,6 @@
 // A scraper worker: one permit check, one run with logs, writes attributed to the run.
 import { pathToFileURL } from 'node:url';
-import { CircuitOpenError, createScrapeguard, type RunLogger, type Scrapeguard } from '../sdk/index.js';
+import { CircuitOpenError, createScrapeguard, type RunLogger, type Scrapeguard } from 'scrapeguard';
 
 export interface Listing {
   title: string;

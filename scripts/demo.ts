@@ -6,17 +6,23 @@
  * recovering and dead sources, pages whose events change between scrapes — for eight
  * simulated hours (the shared scrapeguard clock jumps ten minutes per round), and
  * prints the fleet, the breaker transitions, and one event's history and earlier state.
- * It stops what it started.
+ *
+ * It runs on its own throwaway cluster (a temporary directory, fast non-durable settings)
+ * or, with DATABASE_URL set, on a throwaway database created on that server; either is
+ * removed at the end, also when interrupted. A running development database is never used.
  */
+import { mkdtempSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import pg from 'pg';
 import pc from 'picocolors';
 import { CircuitOpenError, createScrapeguard, type Scrapeguard } from '../sdk/index.js';
-import { historyCommand, statusCommand } from '../sdk/cli/commands.js';
-import { table, time } from '../sdk/cli/format.js';
-import { createMigratedLocalDatabase, ensureLocalDatabase, migrate, stopLocalDatabase, withClient } from './lib/database.js';
+import { historyCommand, statusCommand } from '../cli/commands.js';
+import { table, time } from '../cli/format.js';
+import { applyShim, bootstrapCluster, migrate, withClient, withDatabase } from './lib/database.js';
+import { APP_USER, startCluster, stopCluster, SUPERUSER } from './lib/local-postgres.js';
 import { PROJECT_ROOT } from './lib/paths.js';
 import { demoSources, initialEvents, nextPage, sourceAnswers, type DemoEvent, type DemoSource } from './demo/fleet.js';
 import { prng } from './lib/prng.js';
@@ -24,6 +30,12 @@ import { prng } from './lib/prng.js';
 const ROUNDS = 48; // × 10 simulated minutes = 8 hours
 const WORKERS = 6;
 const DEMO_DATABASE = 'scrapeguard_demo';
+
+interface DemoTarget {
+  url: string;
+  /** Removes the throwaway cluster or database. */
+  remove: () => Promise<void>;
+}
 
 class HttpError extends Error {
   constructor(readonly status: number) {
@@ -33,15 +45,42 @@ class HttpError extends Error {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function prepareDatabase(): Promise<{ url: string; stop: () => void }> {
-  if (process.env.DATABASE_URL) {
-    await migrate(process.env.DATABASE_URL, { quiet: true });
-    return { url: process.env.DATABASE_URL, stop: () => {} };
+async function prepareDatabase(): Promise<DemoTarget> {
+  const server = process.env.DATABASE_URL;
+  if (server) {
+    // A database of its own on that server (the role needs CREATEDB), dropped afterwards.
+    const name = `${DEMO_DATABASE}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+    await withClient(server, (c) => c.query(`create database ${pg.escapeIdentifier(name)}`));
+    const remove = () =>
+      withClient(server, async (c) => {
+        await c.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`);
+      });
+    const url = withDatabase(server, name);
+    try {
+      console.log(pc.dim(`throwaway database ${name} on the DATABASE_URL server`));
+      await applyShim(url);
+      await migrate(url, { quiet: true });
+    } catch (err) {
+      await remove();
+      throw err;
+    }
+    return { url, remove };
   }
-  const local = await ensureLocalDatabase();
-  console.log(pc.dim(`embedded PostgreSQL ${local.cluster.major} on 127.0.0.1:${local.cluster.port}, database ${DEMO_DATABASE}`));
-  const url = await createMigratedLocalDatabase(local, DEMO_DATABASE);
-  return { url, stop: () => (local.wasRunning ? undefined : stopLocalDatabase()) };
+  const dir = mkdtempSync(join(tmpdir(), 'scrapeguard-demo-'));
+  const remove = async () => void stopCluster(dir, { remove: true });
+  try {
+    const cluster = await startCluster(dir); // disposable: fast, non-durable settings
+    await bootstrapCluster(cluster);
+    await withClient(cluster.rootUrl, (c) => c.query(`create database ${DEMO_DATABASE} owner ${APP_USER}`));
+    console.log(pc.dim(`throwaway PostgreSQL ${cluster.major} on 127.0.0.1:${cluster.port} in ${dir}`));
+    await applyShim(cluster.urlFor(DEMO_DATABASE, SUPERUSER));
+    const url = cluster.urlFor(DEMO_DATABASE);
+    await migrate(url, { quiet: true });
+    return { url, remove };
+  } catch (err) {
+    await remove();
+    throw err;
+  }
 }
 
 async function upsertSources(db: pg.Pool, sources: DemoSource[]): Promise<void> {
@@ -201,6 +240,12 @@ async function report(sg: Scrapeguard, db: pg.Pool, demoStart: string): Promise<
 async function main(): Promise<void> {
   const started = Date.now();
   const target = await prepareDatabase();
+  // Interrupted (Ctrl-C, kill): remove the throwaway cluster or database all the same.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void target.remove().finally(() => process.exit(130));
+    });
+  }
   const db = new pg.Pool({ connectionString: target.url, max: WORKERS + 2, options: '-c role=service_role' });
   const sg = createScrapeguard({ pool: db });
   try {
@@ -213,11 +258,10 @@ async function main(): Promise<void> {
     console.log(`${pc.bold('Simulating')} ${sources.length} sources × ${ROUNDS} rounds of 10 minutes with ${WORKERS} concurrent workers`);
     await simulate(sg, db, sources);
     await report(sg, db, demoStart);
-    await db.query('select scrapeguard.reset_clock()');
   } finally {
     await sg.close();
     await db.end();
-    target.stop();
+    await target.remove();
   }
   console.log(pc.dim(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s`));
 }

@@ -8,8 +8,8 @@
  * into the share/extension directory of each embedded PostgreSQL major. The same
  * SQL works on PostgreSQL 15 and 17.
  *
- * Run as `postinstall` with --soft (warn, never break `npm install` on a machine
- * without apt) and before `npm test` without it (fail loudly).
+ * Run by `npm test` before the suite (fail loudly); --soft only warns. Not an install
+ * script: installing scrapeguard (or `npm ci` here) never needs apt or a dev tool.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';

@@ -137,14 +137,17 @@ export class Breaker {
     return this.transport.rpc('record_failure', { source_id: sourceId, error: text, probe_id: probeId ?? null }, 'row');
   }
 
-  /** Operator override: `forced_open` denies every permit, `disabled` permits everything, `auto` resumes. */
-  force(sourceId: string, mode: BreakerMode): Promise<BreakerStateRow> {
-    return this.transport.rpc('force_breaker', { source_id: sourceId, mode }, 'row');
+  /**
+   * Operator override: `forced_open` denies every permit, `disabled` permits everything, `auto` resumes.
+   * `actor` (who acts) is recorded in the transition; without it the database names the caller.
+   */
+  force(sourceId: string, mode: BreakerMode, actor?: string): Promise<BreakerStateRow> {
+    return this.transport.rpc('force_breaker', { source_id: sourceId, mode, actor }, 'row');
   }
 
-  /** Back to closed with no failures and no back-off. */
-  reset(sourceId: string): Promise<BreakerStateRow> {
-    return this.transport.rpc('reset_breaker', { source_id: sourceId }, 'row');
+  /** Back to closed with no failures and no back-off; `actor` as for `force`. */
+  reset(sourceId: string, actor?: string): Promise<BreakerStateRow> {
+    return this.transport.rpc('reset_breaker', { source_id: sourceId, actor }, 'row');
   }
 
   /**

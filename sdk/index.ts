@@ -28,6 +28,9 @@ export {
 } from './runs.js';
 export { History, type EventRow, type RevisionRow } from './history.js';
 export { Health, type FleetHealthOptions, type FleetHealthRow } from './health.js';
+export { Logs, type RunLogLine, type RunLogPage, type RunLogsOptions } from './logs.js';
+export { Transitions, type RecentTransitionsOptions, type TransitionRow } from './transitions.js';
+export { TestClock, type ClockConnection, type ClockMoveOptions, type ClockReading } from './clock.js';
 export {
   CircuitOpenError,
   ConnectionLostError,

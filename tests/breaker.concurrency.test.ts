@@ -197,7 +197,7 @@ describe('circuit breaker under concurrency (16 connections × 500 calls on one 
   test('concurrent failures are all counted: no lost or doubled update', async () => {
     const source = await newSource('counting');
     await admin.query('select public.configure_breaker($1, failure_threshold => 1000000000)', [source]);
-    await admin.query(`select scrapeguard.freeze_clock('2026-09-01 00:00:00+00')`);
+    await admin.query(`select scrapeguard.freeze_clock('2026-09-01 00:00:00+00', force => true)`);
 
     const failures: Result[] = [];
     const permits: Permit[] = [];
@@ -228,7 +228,7 @@ describe('circuit breaker under concurrency (16 connections × 500 calls on one 
   test('mixed permits, results, probes, late results and clock moves: the database agrees with the model exactly', async () => {
     const source = await newSource('chaos');
     await admin.query('select public.configure_breaker($1, jitter => 0)', [source]);
-    await admin.query(`select scrapeguard.freeze_clock('2026-09-02 00:00:00+00')`);
+    await admin.query(`select scrapeguard.freeze_clock('2026-09-02 00:00:00+00', force => true)`);
 
     const permits: Permit[] = [];
     const results: Result[] = [];

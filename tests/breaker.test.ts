@@ -65,7 +65,7 @@ describe('hot paths', () => {
 
   test('a denied permit (open, lease live) writes nothing either', async () => {
     const source = await newSource('denied');
-    await c.query(`select scrapeguard.freeze_clock('2026-10-01 00:00:00+00')`);
+    await c.query(`select scrapeguard.freeze_clock('2026-10-01 00:00:00+00', force => true)`);
     try {
       for (let i = 0; i < 3; i += 1) await c.query('select public.record_failure($1)', [source]);
       const before = await physical(source);
@@ -100,7 +100,7 @@ describe('notifications', () => {
     });
     await listener.query('listen scrapeguard_breaker');
 
-    await c.query(`select scrapeguard.freeze_clock('2026-10-02 00:00:00+00')`);
+    await c.query(`select scrapeguard.freeze_clock('2026-10-02 00:00:00+00', force => true)`);
     try {
       await c.query('select public.configure_breaker($1, jitter => 0)', [source]);
       await c.query('select public.record_failure($1, $2)', [source, 'one']); // no transition

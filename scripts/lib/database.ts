@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import pg from 'pg';
 import { currentMigration } from './migrations.js';
-import { APP_USER, readClusterInfo, startCluster, stopCluster, type ClusterInfo } from './local-postgres.js';
+import { APP_USER, knownClusterInfo, readClusterInfo, startCluster, stopCluster, type ClusterInfo } from './local-postgres.js';
 
 import { LOCAL_CLUSTER_DIR, PROJECT_ROOT, SHIM_FILE } from './paths.js';
 
@@ -84,6 +84,10 @@ export async function applyCurrent(url: string): Promise<boolean> {
 /**
  * Run the graphile-migrate CLI from the project root; resolves with its exit code and,
  * unless `inherit` (output streamed to this process, as `watch` needs), its output.
+ * With `inherit`, graphile-migrate ends with this process's parent: SIGINT, SIGTERM and
+ * SIGHUP sent here go on to it, and when the parent goes away (npm does not pass a
+ * SIGTERM on to its script; `npm run watch` runs this script directly under npm, without
+ * tsx's wrapper process) it is stopped too, instead of watching on under PID 1.
  */
 export function graphileMigrate(
   args: string[],
@@ -100,10 +104,32 @@ export function graphileMigrate(
     let output = '';
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code: code ?? 1, output }));
+    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+    const parent = process.ppid;
+    let orphanCheck: NodeJS.Timeout | undefined;
+    if (opts.inherit) {
+      for (const s of signals) process.on(s, forward);
+      orphanCheck = setInterval(() => {
+        if (process.ppid !== parent) child.kill('SIGTERM');
+      }, 250);
+    }
+    const done = () => {
+      for (const s of signals) process.off(s, forward);
+      if (orphanCheck) clearInterval(orphanCheck);
+    };
+    child.on('error', (err) => {
+      done();
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      done();
+      resolvePromise({ code: code ?? (signal ? 128 + (signalNumber[signal] ?? 15) : 1), output });
+    });
   });
 }
+
+const signalNumber: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
 /** Run `sql` in one transaction on `client`: committed if it all succeeds, rolled back otherwise. */
 export async function inTransaction(client: pg.Client | pg.PoolClient, sql: string): Promise<void> {
@@ -140,7 +166,14 @@ export interface LocalTarget {
  */
 export async function ensureLocalDatabase(): Promise<LocalTarget> {
   const running = readClusterInfo(LOCAL_CLUSTER_DIR);
-  const cluster = running ?? (await startCluster(LOCAL_CLUSTER_DIR));
+  const port = process.env.SCRAPEGUARD_DB_PORT ? Number(process.env.SCRAPEGUARD_DB_PORT) : undefined;
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
+    throw new Error(`SCRAPEGUARD_DB_PORT must be a port number (got ${JSON.stringify(process.env.SCRAPEGUARD_DB_PORT)})`);
+  }
+  // The development database is kept: durable settings, and the same port on every start.
+  const cluster =
+    running ??
+    (await startCluster(LOCAL_CLUSTER_DIR, { durable: true, port, notice: (message) => console.error(message) }));
   await bootstrapCluster(cluster);
   for (const db of [LOCAL_DATABASE, `${LOCAL_DATABASE}_shadow`]) {
     await withClient(cluster.rootUrl, async (c) => {
@@ -158,8 +191,22 @@ export async function ensureLocalDatabase(): Promise<LocalTarget> {
   };
 }
 
-export function stopLocalDatabase(remove = false): void {
-  stopCluster(LOCAL_CLUSTER_DIR, { remove });
+export function stopLocalDatabase(remove = false): { stopped: boolean; removed: boolean } {
+  return stopCluster(LOCAL_CLUSTER_DIR, { remove });
+}
+
+/** The local development database's URLs whether or not it runs; null if it was never started. */
+export function knownLocalDatabase(): { running: boolean; port: number; major: string; databaseUrl: string; shadowUrl: string; rootUrl: string } | null {
+  const known = knownClusterInfo(LOCAL_CLUSTER_DIR);
+  if (!known) return null;
+  return {
+    running: known.running,
+    port: known.port,
+    major: known.major,
+    databaseUrl: known.urlFor(LOCAL_DATABASE),
+    shadowUrl: known.urlFor(`${LOCAL_DATABASE}_shadow`),
+    rootUrl: known.rootUrl,
+  };
 }
 
 /**

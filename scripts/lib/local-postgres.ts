@@ -12,7 +12,7 @@
  * unprivileged `postgres` OS user (created if missing) through `runuser`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { userInfo } from 'node:os';
@@ -113,18 +113,44 @@ function info(major: PgMajor, dataDir: string, port: number): ClusterInfo {
   };
 }
 
-const STATE_FILE = 'scrapeguard-cluster.json';
+/** Where a cluster keeps its port and major (read by the CLI too: cli/local-database.ts). */
+export const STATE_FILE = 'scrapeguard-cluster.json';
+
+interface ClusterState {
+  port: number;
+  major: PgMajor;
+}
+
+function readState(dataDir: string): ClusterState | null {
+  const stateFile = join(dataDir, STATE_FILE);
+  return existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as ClusterState) : null;
+}
+
+export interface StartOptions {
+  /** The port; default: the one this cluster had before, else a free one. */
+  port?: number;
+  /**
+   * Durable: PostgreSQL's own settings, so a commit the client saw survives kill -9 and
+   * power loss (the development database of `npm run db:start`). Not durable (the
+   * default, for the disposable clusters of tests, the demo and benchmarks whose data
+   * nobody keeps): fsync, synchronous_commit and full_page_writes off.
+   */
+  durable?: boolean;
+  /** Told about anything unusual on the way (a stale lock left by a killed server). */
+  notice?: (message: string) => void;
+}
 
 /**
  * Create (if needed) and start a cluster in `dataDir`. Returns once it accepts
- * connections. Settings favour speed over durability: this data is disposable.
+ * connections. A cluster started again keeps its port, so a DATABASE_URL exported
+ * from it stays valid.
  */
-export async function startCluster(dataDir: string, opts: { port?: number } = {}): Promise<ClusterInfo> {
+export async function startCluster(dataDir: string, opts: StartOptions = {}): Promise<ClusterInfo> {
   const major = selectedMajor();
   const bin = binDir(major);
   const stateFile = join(dataDir, STATE_FILE);
-  if (existsSync(stateFile)) {
-    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { port: number; major: PgMajor };
+  const state = readState(dataDir);
+  if (state) {
     if (state.major !== major) {
       throw new Error(`${dataDir} holds a PostgreSQL ${state.major} cluster; remove it or set SCRAPEGUARD_PG=${state.major}`);
     }
@@ -132,48 +158,123 @@ export async function startCluster(dataDir: string, opts: { port?: number } = {}
   }
   if (isRoot()) ensureOsUser();
   const pgdata = join(dataDir, 'pgdata');
+  const durable = opts.durable ?? false;
   if (!existsSync(join(pgdata, 'PG_VERSION'))) {
     rmSync(dataDir, { recursive: true, force: true });
     mkdirSync(dataDir, { recursive: true });
     chownTree(dataDir);
     runPg(join(bin, 'initdb'), [
-      '-D', pgdata, '-U', SUPERUSER, '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync',
+      '-D', pgdata, '-U', SUPERUSER, '--auth=trust', '-E', 'UTF8', '--no-locale', ...(durable ? [] : ['--no-sync']),
     ]);
   }
-  const port = opts.port ?? (await freePort());
+  const stale = staleLock(pgdata);
+  if (stale) opts.notice?.(stale.message);
+  const port = opts.port ?? state?.port ?? (await freePort());
   const serverOpts = [
     `-p ${port}`,
     `-k ${dataDir}`,
     "-c listen_addresses=127.0.0.1",
-    '-c fsync=off',
-    '-c synchronous_commit=off',
-    '-c full_page_writes=off',
+    ...(durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
     '-c max_connections=200',
     '-c wal_level=logical',
   ].join(' ');
-  runPg(join(bin, 'pg_ctl'), ['-D', pgdata, '-l', join(dataDir, 'server.log'), '-w', '-t', '60', '-o', serverOpts, 'start']);
-  writeFileSync(stateFile, JSON.stringify({ port, major }));
+  // Written first: the port is kept even if this start fails (say the port is taken now).
+  writeFileSync(stateFile, JSON.stringify({ port, major } satisfies ClusterState));
   if (isRoot()) chownSync(stateFile, Number(execFileSync('id', ['-u', OS_USER]).toString().trim()), 0);
+  const logFile = join(dataDir, 'server.log');
+  const started = spawnSync(...asPgUser(join(bin, 'pg_ctl'), ['-D', pgdata, '-l', logFile, '-w', '-t', '60', '-o', serverOpts, 'start']), {
+    encoding: 'utf8',
+  });
+  if (started.status !== 0) {
+    const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join('\n') : '';
+    const lines = [`PostgreSQL in ${dataDir} did not start on port ${port}.`];
+    if (stale?.blocking) lines.push(stale.message, stale.remedy);
+    else if (/could not bind|Address already in use/i.test(log)) {
+      lines.push(`Port ${port} is taken by another program; free it, or remove ${stateFile} to let a new port be chosen.`);
+    }
+    lines.push(`Last lines of ${logFile}:`, log || (started.stderr ?? '').trim());
+    throw new Error(lines.join('\n'));
+  }
   return info(major, dataDir, port);
 }
 
+/**
+ * A postmaster.pid left by a server that was killed (kill -9, a crash, a reboot). When
+ * its PID no longer runs, PostgreSQL removes it itself and recovers from its WAL; when
+ * the PID now belongs to another program, PostgreSQL refuses to start ("blocking").
+ */
+export function staleLock(pgdata: string): { pid: number; blocking: boolean; message: string; remedy: string } | null {
+  const pidFile = join(pgdata, 'postmaster.pid');
+  if (!existsSync(pidFile)) return null;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  if (isPostgresProcess(pid)) return null; // a live server: not stale
+  // PostgreSQL treats the lock as live when its PID runs as the server's own OS user.
+  const blocking = processExists(pid) && processUid(pid) === statSync(pgdata).uid;
+  const message = blocking
+    ? `Stale lock: ${pidFile} names PID ${pid}, which is now another program (not PostgreSQL). ` +
+      'The server of this cluster was killed without shutting down, and PostgreSQL will not start while the lock names a live process.'
+    : `Stale lock: ${pidFile} names PID ${pid}, which no longer runs: the server was killed without shutting down. ` +
+      'PostgreSQL removes the lock and recovers the committed data from its write-ahead log.';
+  const remedy = `Make sure no PostgreSQL uses ${pgdata}, then remove ${pidFile} and start again.`;
+  return { pid, blocking, message, remedy };
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function processUid(pid: number): number | null {
+  try {
+    const m = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+function isPostgresProcess(pid: number): boolean {
+  try {
+    return /postgres/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Whether this cluster's own server runs (a postmaster.pid naming another program does not count). */
 export function isRunning(dataDir: string): boolean {
   const pgdata = join(dataDir, 'pgdata');
   if (!existsSync(join(pgdata, 'PG_VERSION'))) return false;
-  return spawnSync(...asPgUser(join(binDir(selectedMajor()), 'pg_ctl'), ['-D', pgdata, 'status'])).status === 0;
+  if (spawnSync(...asPgUser(join(binDir(selectedMajor()), 'pg_ctl'), ['-D', pgdata, 'status'])).status !== 0) return false;
+  return staleLock(pgdata) === null;
 }
 
+/** The cluster in `dataDir` if it runs. */
 export function readClusterInfo(dataDir: string): ClusterInfo | null {
-  const stateFile = join(dataDir, STATE_FILE);
-  if (!existsSync(stateFile) || !isRunning(dataDir)) return null;
-  const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { port: number; major: PgMajor };
+  const state = readState(dataDir);
+  if (!state || !isRunning(dataDir)) return null;
   return info(state.major, dataDir, state.port);
 }
 
-/** Stop the cluster (fast shutdown); optionally remove its files. */
-export function stopCluster(dataDir: string, opts: { remove?: boolean } = {}): void {
-  if (isRunning(dataDir)) {
+/** The cluster's connection details whether or not it runs (null if it was never started). */
+export function knownClusterInfo(dataDir: string): (ClusterInfo & { running: boolean }) | null {
+  const state = readState(dataDir);
+  if (!state) return null;
+  return { ...info(state.major, dataDir, state.port), running: isRunning(dataDir) };
+}
+
+/** Stop the cluster (fast shutdown); optionally remove its files. Says whether it was running. */
+export function stopCluster(dataDir: string, opts: { remove?: boolean } = {}): { stopped: boolean; removed: boolean } {
+  const running = isRunning(dataDir);
+  if (running) {
     runPg(join(binDir(selectedMajor()), 'pg_ctl'), ['-D', join(dataDir, 'pgdata'), '-m', 'fast', '-w', 'stop']);
   }
+  const existed = existsSync(dataDir);
   if (opts.remove) rmSync(dataDir, { recursive: true, force: true });
+  return { stopped: running, removed: opts.remove === true && existed };
 }

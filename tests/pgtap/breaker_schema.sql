@@ -37,7 +37,7 @@ select is(
   0, 'no JSON columns: every piece of state has its own column');
 select columns_are('public', 'circuit_breaker_transitions',
   array['id', 'source_id', 'from_state', 'to_state', 'reason', 'failure_count', 'opened_count', 'open_until',
-        'probe_id', 'worker', 'version', 'at'],
+        'probe_id', 'worker', 'version', 'at', 'actor'],
   'transitions columns');
 
 -- ---- index for "recent transitions of one source" -------------------------------
@@ -108,15 +108,15 @@ select is(
   'source_id uuid, error text DEFAULT NULL::text, probe_id uuid DEFAULT NULL::uuid', 'record_failure argument names and defaults');
 select function_returns('public', 'record_success', array['uuid', 'uuid'], 'circuit_breaker_state', 'record_success returns the breaker row');
 select function_returns('public', 'record_failure', array['uuid', 'text', 'uuid'], 'circuit_breaker_state', 'record_failure returns the breaker row');
-select function_returns('public', 'force_breaker', array['uuid', 'text'], 'circuit_breaker_state', 'force_breaker(source_id, mode)');
-select function_returns('public', 'reset_breaker', array['uuid'], 'circuit_breaker_state', 'reset_breaker(source_id)');
+select function_returns('public', 'force_breaker', array['uuid', 'text', 'text'], 'circuit_breaker_state', 'force_breaker(source_id, mode, actor)');
+select function_returns('public', 'reset_breaker', array['uuid', 'text'], 'circuit_breaker_state', 'reset_breaker(source_id, actor)');
 
 create temp table breaker_functions as
   select p.oid::regprocedure as f from pg_proc p
    where (p.pronamespace = 'public'::regnamespace
           and p.proname in ('acquire_permit', 'record_success', 'record_failure', 'force_breaker', 'reset_breaker', 'configure_breaker'))
       or (p.pronamespace = 'scrapeguard'::regnamespace and p.proname like 'breaker\_%');
-select is((select count(*)::int from breaker_functions), 10, 'six RPCs and four internal helpers');
+select is((select count(*)::int from breaker_functions), 12, 'six RPCs and six internal helpers');
 select is(
   (select array_agg(f::text order by f::text) from breaker_functions where has_function_privilege('anon', f, 'EXECUTE')),
   null, 'anon may execute none of them');

@@ -10,7 +10,10 @@ const f = await sdkFixture();
 const example = readFileSync(join(PROJECT_ROOT, 'examples', 'scraper.ts'), 'utf8');
 
 function runExample(sourceId: string) {
-  return spawnSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'examples', 'scraper.ts'), sourceId], {
+  // `scrapeguard` resolves to the TypeScript sources here (the package's scrapeguard-source
+  // condition); tests/package.test.ts runs the same kind of worker against the packed package.
+  const args = ['--conditions=scrapeguard-source', '--import', 'tsx', join(PROJECT_ROOT, 'examples', 'scraper.ts'), sourceId];
+  return spawnSync(process.execPath, args, {
     cwd: PROJECT_ROOT,
     env: { ...process.env, DATABASE_URL: f.db.appUrl },
     encoding: 'utf8',

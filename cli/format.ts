@@ -64,7 +64,7 @@ export function time(v: unknown): string {
 
 export function json(v: unknown): string {
   if (v === null || v === undefined) return pc.gray('null');
-  return JSON.stringify(v);
+  return text(JSON.stringify(v)); // JSON already escapes control characters; text() bounds the length
 }
 
 /** A success rate (percent, 0–100) over n runs, coloured by how healthy it is. */
@@ -72,4 +72,21 @@ export function rate(v: number | null | undefined, n: number): string {
   if (v === null || v === undefined || n === 0) return pc.gray('—');
   const text = `${Math.round(v)}% of ${n}`;
   return v >= 90 ? pc.green(text) : v >= 50 ? pc.yellow(text) : pc.red(text);
+}
+
+/** Longest text shown in one cell; the rest is counted, not printed. */
+export const MAX_TEXT = 1000;
+
+/**
+ * Text that came from scraped pages or workers, made safe to print: control characters
+ * (an ESC would let a scraped page drive the operator's terminal) shown as \u escapes,
+ * and anything past MAX_TEXT characters replaced by how much was left out.
+ */
+export function text(v: string | null | undefined, max: number = MAX_TEXT): string {
+  if (v === null || v === undefined) return '';
+  const chars = Array.from(v);
+  const shown = chars.length > max ? chars.slice(0, max).join('') : v;
+  // eslint-disable-next-line no-control-regex
+  const safe = shown.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return chars.length > max ? `${safe}… (+${(chars.length - max).toLocaleString('en')} characters)` : safe;
 }
