@@ -93,6 +93,7 @@ export type Database = {
       }
       circuit_breaker_transitions: {
         Row: {
+          actor: string | null
           at: string
           failure_count: number
           from_state: string
@@ -107,6 +108,7 @@ export type Database = {
           worker: string | null
         }
         Insert: {
+          actor?: string | null
           at?: string
           failure_count: number
           from_state: string
@@ -121,6 +123,7 @@ export type Database = {
           worker?: string | null
         }
         Update: {
+          actor?: string | null
           at?: string
           failure_count?: number
           from_state?: string
@@ -686,7 +689,7 @@ export type Database = {
         }[]
       }
       force_breaker: {
-        Args: { mode: string; source_id: string }
+        Args: { actor?: string; mode: string; source_id: string }
         Returns: {
           backoff_multiplier: number
           failure_count: number
@@ -783,7 +786,7 @@ export type Database = {
         }
       }
       reset_breaker: {
-        Args: { source_id: string }
+        Args: { actor?: string; source_id: string }
         Returns: {
           backoff_multiplier: number
           failure_count: number
@@ -812,6 +815,17 @@ export type Database = {
           isOneToOne: true
           isSetofReturn: false
         }
+      }
+      run_logs: {
+        Args: { max_lines?: number; min_level?: string; run_id: string }
+        Returns: {
+          id: number
+          level: string
+          logged_at: string
+          matching: number
+          message: string
+          metadata: Json
+        }[]
       }
       set_change_context: {
         Args: { actor?: string; run_id: string }

@@ -13,6 +13,8 @@ create table public.circuit_breaker_transitions (
   worker text,
   version bigint not null,
   at timestamp with time zone default scrapeguard.clock() not null,
+  actor text,
+  constraint circuit_breaker_transitions_actor_check CHECK (((actor IS NULL) OR ((reason = ANY (ARRAY['forced_open'::text, 'disabled'::text, 'auto'::text, 'reset'::text])) AND ((char_length(actor) >= 1) AND (char_length(actor) <= 200))))),
   constraint circuit_breaker_transitions_open_until_check CHECK ((((to_state)::text = 'open'::text) = (open_until IS NOT NULL))),
   constraint circuit_breaker_transitions_pkey PRIMARY KEY (id),
   constraint circuit_breaker_transitions_reason_check CHECK (
@@ -50,3 +52,5 @@ comment on column public.circuit_breaker_transitions.reason is
   'failure_threshold | open_expired | probe_lease_expired | probe_succeeded | probe_failed | forced_open | disabled | auto | reset.';
 comment on column public.circuit_breaker_transitions.worker is
   'acquire_permit''s worker for probe grants; otherwise the transaction setting scrapeguard.worker, if the caller set it.';
+comment on column public.circuit_breaker_transitions.actor is
+  'The operator behind force_breaker/reset_breaker: their actor argument, else set_change_context''s actor, the JWT''s sub or the role in effect. Null for automatic transitions.';
