@@ -65,16 +65,17 @@ export function parseTap(lines: string[]): TapOutcome {
     problems.push(`bailed out: ${reason}`);
   });
   let finalOk = true;
-  parser.on('complete', (res: { ok: boolean; plan: { start: number; end: number; skipAll: boolean }; count: number }) => {
+  parser.on('complete', (res: { ok: boolean; plan: { start: number | null; end: number | null; skipAll: boolean }; count: number }) => {
     finalOk = res.ok;
     if (res.count === 0) problems.push('no assertion ran');
+    else if (res.plan.end === null) problems.push(`no plan (${res.count} assertions ran)`);
     else if (res.plan.end !== res.count && !res.plan.skipAll) {
       problems.push(`planned ${res.plan.end} tests but ran ${res.count}`);
     }
   });
   parser.end(lines.map((l) => `${l}\n`).join(''));
   if (!finalOk && problems.length === 0 && assertions.every((a) => a.verdict !== 'fail')) {
-    problems.push('TAP stream is not ok (missing or bad plan)');
+    problems.push('TAP stream is not ok (bad plan)');
   }
   return { assertions, problems };
 }
