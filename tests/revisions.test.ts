@@ -244,6 +244,47 @@ describe('on the real app schema', async () => {
     expect(view.rowCount).toBe(0); // (not published)
   });
 
+  test("the app's foreign keys and AFTER trigger: a change made by a referential action is recorded; cascades leave history", async () => {
+    const src = await c.query<{ id: string }>(
+      `insert into public.event_sources (name, base_url) values ('Macau Tourism', 'https://tourism.example') returning id`,
+    );
+    const sourceId = src.rows[0]!.id;
+    const { rows } = await c.query<{ id: string }>(
+      `insert into public.events (title, start_time, source_id) values ('Fireworks', '2026-09-12 21:00+08', $1) returning id`,
+      [sourceId],
+    );
+    const id = rows[0]!.id;
+    await c.query(`update public.events set status = 'published' where id = $1`, [id]);
+    await c.query(`insert into public.event_favorites (user_id, event_id) values ($1, $2)`, [author, id]);
+    // The app's own AFTER trigger logged the status change next to scrapeguard's revision.
+    const log = await c.query(`select old_status, new_status from public.event_status_log where event_id = $1`, [id]);
+    expect(log.rows).toEqual([{ old_status: 'draft', new_status: 'published' }]);
+    // ON DELETE SET NULL from event_sources: an update of events no statement named.
+    await c.query('delete from public.event_sources where id = $1', [sourceId]);
+    await c.query('delete from public.events where id = $1', [id]);
+    const h = await c.query(
+      `select revision, operation, field_name, old_value, new_value from public.event_revisions
+        where event_id = $1 and revision > 1 order by revision, id`,
+      [id],
+    );
+    expect(h.rows).toEqual([
+      { revision: 2, operation: 'update', field_name: 'status', old_value: 'draft', new_value: 'published' },
+      { revision: 3, operation: 'update', field_name: 'source_id', old_value: sourceId, new_value: null },
+      expect.objectContaining({ revision: 4, operation: 'delete', field_name: null }),
+    ]);
+    const gone = await c.query(
+      `select (select count(*)::int from public.event_favorites where event_id = $1) as favorites,
+              (select count(*)::int from public.event_status_log where event_id = $1) as log`,
+      [id],
+    );
+    expect(gone.rows[0]).toEqual({ favorites: 0, log: 0 });
+    const atRevision2 = await c.query<{ source_id: string | null }>(
+      `select (public.event_as_of($1, (select changed_at from public.event_revisions where event_id = $1 and revision = 2))).source_id`,
+      [id],
+    );
+    expect(atRevision2.rows[0]!.source_id).toBe(sourceId);
+  });
+
   test('renaming or dropping a column of events: the documented procedure', async () => {
     // Dropping a tracked column is refused while the trigger's WHEN clause uses it…
     await expect(c.query('alter table public.events drop column title_pt')).rejects.toThrow(/depend/);

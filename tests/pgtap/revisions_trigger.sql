@@ -235,7 +235,8 @@ select ok(
 
 -- truncate ------------------------------------------------------------------------------------------
 create temp table n_events on commit drop as select count(*) as n from events;
-truncate events;
+-- (CASCADE: on the app stand-in, favourites and the status log reference events.)
+truncate events cascade;
 select is(
   (select count(*) from event_revisions where operation = 'delete' and changed_at = '2026-01-01 02:00+00'::timestamptz
       and event_id <> '00000000-0000-4000-8000-0000000000e1'),

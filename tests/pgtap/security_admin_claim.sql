@@ -26,7 +26,8 @@ create temp table claim_tables on commit drop as
     from pg_catalog.pg_class c
    where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p', 'v')
      and c.relname not in ('events', 'event_sources', 'scrape_jobs', 'profiles',
-                           'venues', 'categories', 'organizers', 'upcoming_events');
+                           'venues', 'categories', 'organizers', 'upcoming_events', 'event_favorites',
+                           'event_status_log');
 
 -- What a signed-in user's request sees: how many rows `query` returns run as
 -- authenticated with these JWT claims (as PostgREST sets them), back as the owner after.

@@ -12,7 +12,8 @@ set local search_path = public, extensions;
 create temp table app_objects (name text primary key) on commit drop;
 insert into app_objects values
   ('events'), ('event_sources'), ('scrape_jobs'), ('profiles'), ('update_updated_at_column'),
-  ('venues'), ('categories'), ('organizers'), ('upcoming_events'), ('events_search_vector_update');
+  ('venues'), ('categories'), ('organizers'), ('upcoming_events'), ('event_favorites'), ('event_status_log'),
+  ('events_search_vector_update'), ('log_event_status');
 
 -- Rows in every table, written as the owner (bypasses RLS), so that "sees nothing"
 -- is a real statement and not an empty table.
