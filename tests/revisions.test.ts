@@ -1,13 +1,12 @@
 /**
  * Event revisions seen from outside one transaction: notifications on
- * scrapeguard_event_changes, transaction-local attribution, and the triggers on the
- * real app's richer events table (extra columns, its own triggers and policies).
+ * scrapeguard_event_changes and transaction-local attribution (on the minimal base
+ * tables and on the app stand-in), and the triggers on the real app's richer events
+ * table (extra columns of many kinds, its own triggers, policies and view).
  */
 import { afterAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
-import { applyCurrent, migrate } from '../scripts/lib/database.js';
-import { BARE_TEMPLATE, createTestDatabase, useTestDatabase } from './support/db.js';
-import { fixture } from './support/sql-files.js';
+import { APP_MIGRATED_TEMPLATE, createTestDatabase, EVENTS_SHAPES, useTestDatabase } from './support/db.js';
 
 const CHANNEL = 'scrapeguard_event_changes';
 
@@ -18,8 +17,8 @@ interface Change {
   fields: string[] | null;
 }
 
-describe('notifications and attribution (base schema)', async () => {
-  const db = await useTestDatabase();
+describe.each(EVENTS_SHAPES)('notifications and attribution ($label)', async ({ template }) => {
+  const db = await useTestDatabase(template);
   const writer = await db.client();
   const listener = await db.client();
   const received: Change[] = [];
@@ -127,15 +126,12 @@ describe('notifications and attribution (base schema)', async () => {
 });
 
 describe('on the real app schema', async () => {
-  const app = await createTestDatabase(BARE_TEMPLATE);
+  const app = await createTestDatabase(APP_MIGRATED_TEMPLATE);
   afterAll(() => app.drop());
   const c = await app.client();
-  await c.query('begin');
-  await c.query(fixture('app-schema.sql'));
-  await c.query('commit');
-  await migrate(app.appUrl, { quiet: true });
-  await applyCurrent(app.appUrl);
   const author = '4b1d2c3e-5f60-4a7b-8c9d-0e1f2a3b4c5d';
+  /** The noise columns (not history: the reads give their value of the last whole-row revision). */
+  const NOISE_NOW = ['updated_at', 'last_scraped_at', 'scrape_hash', 'search_vector', 'view_count'];
   await c.query(`insert into auth.users (id, email) values ($1, 'author@example.com')`, [author]);
 
   /** The documented way to rename columns: the renames and the refresh in one transaction. */
@@ -197,6 +193,96 @@ describe('on the real app schema', async () => {
       [id, ['updated_at', 'last_scraped_at', 'scrape_hash', 'search_vector', 'view_count']],
     );
     expect(exact.rows[0].a).toEqual(exact.rows[0].b);
+  });
+
+  test('an enum, a domain, a stored generated column, an identity and jsonb: recorded and read back exactly', async () => {
+    const { rows } = await c.query<{ id: string; ref_no: string; duration_minutes: number }>(
+      `insert into public.events (title, start_time, end_time, ticket_url, visibility, extra)
+       values ('Light show', '2026-11-12 20:00+08', '2026-11-12 21:30+08', 'https://tickets.example.com/ls', 'unlisted',
+               '{"k": [1, {"n": null}], "big": 12345678901234567890}')
+       returning id, ref_no, duration_minutes`,
+    );
+    const { id, ref_no: refNo } = rows[0]!;
+    expect(rows[0]!.duration_minutes).toBe(90);
+    const live = async () =>
+      (await c.query(`select to_jsonb(e) - $2::text[] as j from public.events e where e.id = $1`, [id, NOISE_NOW])).rows[0].j;
+    const states = [await live()];
+    await c.query(`update public.events set visibility = 'private' where id = $1`, [id]);
+    states.push(await live());
+    // end_time moves the generated duration with it: both are recorded, in column order.
+    await c.query(`update public.events set end_time = '2026-11-12 22:00+08', extra = extra || '{"k": null}' where id = $1`, [id]);
+    states.push(await live());
+    const h = await c.query<{ revision: number; field_name: string | null; old_value: unknown; new_value: unknown }>(
+      `select revision, field_name, old_value, new_value from public.event_revisions
+        where event_id = $1 and revision > 1 order by revision, id`,
+      [id],
+    );
+    expect(h.rows).toEqual([
+      { revision: 2, field_name: 'visibility', old_value: 'unlisted', new_value: 'private' },
+      { revision: 3, field_name: 'end_time', old_value: '2026-11-12T13:30:00+00:00', new_value: '2026-11-12T14:00:00+00:00' },
+      { revision: 3, field_name: 'duration_minutes', old_value: 90, new_value: 120 },
+      { revision: 3, field_name: 'extra', old_value: { k: [1, { n: null }], big: 12345678901234567890 }, new_value: { k: null, big: 12345678901234567890 } },
+    ]);
+    // Every state read back, one event and all events at once, with the values' own types.
+    for (const [i, state] of states.entries()) {
+      const r = await c.query(
+        `with t as (select max(changed_at) as at from public.event_revisions where event_id = $1 and revision = $2)
+         select to_jsonb(public.event_as_of($1, t.at)) - $3::text[] as one,
+                (select to_jsonb(e) - $3::text[] from public.events_as_of(t.at) e where e.id = $1) as every,
+                pg_typeof((public.event_as_of($1, t.at)).visibility)::text as enum_type,
+                (public.event_as_of($1, t.at)).ref_no as ref_no
+           from t`,
+        [id, i + 1, NOISE_NOW],
+      );
+      expect(r.rows[0].one, `revision ${i + 1}`).toEqual(state);
+      expect(r.rows[0].every, `revision ${i + 1}, events_as_of`).toEqual(state);
+      expect(r.rows[0].enum_type).toBe('event_visibility');
+      expect(r.rows[0].ref_no).toBe(refNo);
+    }
+    // The app's view on events still reads (it names the columns scrapeguard's triggers follow).
+    const view = await c.query(`select visibility, duration_minutes from public.upcoming_events where id = $1`, [id]);
+    expect(view.rowCount).toBe(0); // (not published)
+  });
+
+  test("the app's foreign keys and AFTER trigger: a change made by a referential action is recorded; cascades leave history", async () => {
+    const src = await c.query<{ id: string }>(
+      `insert into public.event_sources (name, base_url) values ('Macau Tourism', 'https://tourism.example') returning id`,
+    );
+    const sourceId = src.rows[0]!.id;
+    const { rows } = await c.query<{ id: string }>(
+      `insert into public.events (title, start_time, source_id) values ('Fireworks', '2026-09-12 21:00+08', $1) returning id`,
+      [sourceId],
+    );
+    const id = rows[0]!.id;
+    await c.query(`update public.events set status = 'published' where id = $1`, [id]);
+    await c.query(`insert into public.event_favorites (user_id, event_id) values ($1, $2)`, [author, id]);
+    // The app's own AFTER trigger logged the status change next to scrapeguard's revision.
+    const log = await c.query(`select old_status, new_status from public.event_status_log where event_id = $1`, [id]);
+    expect(log.rows).toEqual([{ old_status: 'draft', new_status: 'published' }]);
+    // ON DELETE SET NULL from event_sources: an update of events no statement named.
+    await c.query('delete from public.event_sources where id = $1', [sourceId]);
+    await c.query('delete from public.events where id = $1', [id]);
+    const h = await c.query(
+      `select revision, operation, field_name, old_value, new_value from public.event_revisions
+        where event_id = $1 and revision > 1 order by revision, id`,
+      [id],
+    );
+    expect(h.rows).toEqual([
+      { revision: 2, operation: 'update', field_name: 'status', old_value: 'draft', new_value: 'published' },
+      { revision: 3, operation: 'update', field_name: 'source_id', old_value: sourceId, new_value: null },
+      expect.objectContaining({ revision: 4, operation: 'delete', field_name: null }),
+    ]);
+    const gone = await c.query(
+      `select (select count(*)::int from public.event_favorites where event_id = $1) as favorites,
+              (select count(*)::int from public.event_status_log where event_id = $1) as log`,
+      [id],
+    );
+    expect(gone.rows[0]).toEqual({ favorites: 0, log: 0 });
+    const atRevision2 = await c.query<{ source_id: string | null }>(
+      `select (public.event_as_of($1, (select changed_at from public.event_revisions where event_id = $1 and revision = 2))).source_id`,
+      [id],
+    );
+    expect(atRevision2.rows[0]!.source_id).toBe(sourceId);
   });
 
   test('renaming or dropping a column of events: the documented procedure', async () => {

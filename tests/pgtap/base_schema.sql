@@ -1,4 +1,6 @@
--- The base tables as scrapeguard relies on them (brief section 3), created where missing.
+-- The base tables as scrapeguard relies on them, created where missing.
+-- pgtap: base tables only (this is the shape the migrations create on a bare database; the
+-- app stand-in's tables are the app's own, adopted unchanged, which migrations.test.ts checks)
 begin;
 set local search_path = public, extensions;
 select plan(64);

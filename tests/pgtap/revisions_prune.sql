@@ -3,8 +3,11 @@ begin;
 set local search_path = public, extensions;
 select plan(30);
 
-create function pg_temp.tracked(j jsonb) returns jsonb language sql immutable
-  as $$ select j - array['updated_at', 'last_scraped_at', 'scrape_hash'] $$;
+-- A row image without its noise columns (not history: the reads give their value of the last
+-- whole-row revision). Read from the noise list, so the app stand-in's search_vector and
+-- view_count are left out as well as the base tables' updated_at, last_scraped_at, scrape_hash.
+create function pg_temp.tracked(j jsonb) returns jsonb language sql stable
+  as $$ select j - (select array_agg(column_name) from scrapeguard.revision_noise_columns) $$;
 create function pg_temp.revs(p uuid) returns int[] language sql stable
   as $$ select array_agg(distinct revision order by revision) from public.event_revisions where event_id = p $$;
 

@@ -53,9 +53,8 @@ select is_empty(
 select is(
   (select array_agg(c.conname::text || ' ' || pg_get_constraintdef(c.oid)) from pg_constraint c
     where c.conrelid = 'public.event_revisions'::regclass and c.contype = 'f'),
-  case when to_regclass('public.scraping_runs') is null then null
-       else array['event_revisions_run_id_fkey FOREIGN KEY (run_id) REFERENCES scraping_runs(id) ON DELETE SET NULL'] end,
-  'run_id references scraping_runs (on delete set null) when runs exist, whichever migration came first');
+  array['event_revisions_run_id_fkey FOREIGN KEY (run_id) REFERENCES scraping_runs(id) ON DELETE SET NULL'],
+  'run_id references scraping_runs (on delete set null)');
 select is(
   (select array_agg(c.conname::text || ' ' || pg_get_constraintdef(c.oid)) from pg_constraint c
     where c.conrelid = 'public.event_revisions'::regclass and c.contype = 'c'),

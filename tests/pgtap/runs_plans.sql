@@ -1,6 +1,9 @@
 -- Index use at realistic volume: 120,000 runs over 200 sources and 200,000 log lines over
 -- 5 daily partitions, analyzed; the real plans (EXPLAIN (FORMAT JSON), default settings) are
 -- inspected, and fleet_health() is checked to read scraping_runs only through indexes.
+-- pgtap: base tables only (the plans are of scrapeguard's own tables; of the app's, only
+-- event_sources' 200 rows are read, whole, by fleet_health. The volume build is the slowest
+-- step of the suite, so it runs once.)
 begin;
 set local search_path = public, extensions;
 select plan(12);

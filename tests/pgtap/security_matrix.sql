@@ -1,10 +1,19 @@
 -- The access matrix: roles {anon, authenticated, authenticated admin, service_role}
 -- × every scrapeguard table in public × {select, insert, update, delete}, and × every
 -- scrapeguard function in public. Tables and functions are read from the catalog
--- (everything in public except the app's base objects), so an object added by a later
+-- (everything in public except the app's own objects), so an object added by a later
 -- migration is covered without editing this file.
 begin;
 set local search_path = public, extensions;
+
+-- The app's own objects in public: the base tables (and the trigger function the
+-- migrations create with them on a bare database), and the app stand-in's neighbours.
+-- Their access rules are the app's; scrapeguard only adds its revision triggers.
+create temp table app_objects (name text primary key) on commit drop;
+insert into app_objects values
+  ('events'), ('event_sources'), ('scrape_jobs'), ('profiles'), ('update_updated_at_column'),
+  ('venues'), ('categories'), ('organizers'), ('upcoming_events'), ('event_favorites'), ('event_status_log'),
+  ('events_search_vector_update'), ('log_event_status');
 
 -- Rows in every table, written as the owner (bypasses RLS), so that "sees nothing"
 -- is a real statement and not an empty table.
@@ -30,7 +39,7 @@ create temp table matrix_tables on commit drop as
            where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated = '') as insert_columns
     from pg_catalog.pg_class c
    where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p', 'v')
-     and c.relname not in ('events', 'event_sources', 'scrape_jobs', 'profiles');
+     and c.relname not in (select name from app_objects);
 create temp table matrix_functions on commit drop as
   select p.oid::regprocedure as fn, p.proname::text as name,
          format('select %s(%s)', p.oid::regproc,
@@ -38,7 +47,7 @@ create temp table matrix_functions on commit drop as
          p.proname in ('event_history', 'event_as_of', 'events_as_of', 'fleet_health') as is_read
     from pg_catalog.pg_proc p
    where p.pronamespace = 'public'::regnamespace and p.prokind = 'f'
-     and p.proname <> 'update_updated_at_column'
+     and p.proname not in (select name from app_objects)
      and not exists (select from pg_catalog.pg_depend d where d.objid = p.oid and d.deptype = 'e');
 grant select on matrix_tables, matrix_functions to anon, authenticated, service_role;
 

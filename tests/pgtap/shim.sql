@@ -1,4 +1,5 @@
 -- The Supabase shim: API roles, auth helpers reading request.jwt.claims, realtime publication.
+-- pgtap: base tables only (the shim is the same under both templates and touches no app table)
 begin;
 set local search_path = public, extensions;
 select plan(12);

@@ -1,9 +1,26 @@
 /** Per-test-file databases copied from the templates built by the global setup. */
 import { afterAll, inject } from 'vitest';
 import pg from 'pg';
-import { BARE_TEMPLATE, copyTemplate, MIGRATED_TEMPLATE } from '../../scripts/lib/test-cluster.js';
+import {
+  APP_BARE_TEMPLATE,
+  APP_MIGRATED_TEMPLATE,
+  BARE_TEMPLATE,
+  copyTemplate,
+  MIGRATED_TEMPLATE,
+} from '../../scripts/lib/test-cluster.js';
 
-export { BARE_TEMPLATE, MIGRATED_TEMPLATE };
+export { APP_BARE_TEMPLATE, APP_MIGRATED_TEMPLATE, BARE_TEMPLATE, MIGRATED_TEMPLATE };
+
+/**
+ * The two shapes of public.events the behaviour suites run on: the minimal base
+ * tables the migrations create, and the app stand-in they adopt (more columns, an
+ * enum, a domain, a stored generated column, an identity, the app's own triggers,
+ * policies and a view).
+ */
+export const EVENTS_SHAPES = [
+  { label: 'base tables', template: MIGRATED_TEMPLATE },
+  { label: 'app stand-in', template: APP_MIGRATED_TEMPLATE },
+] as const;
 
 export interface TestDatabase {
   name: string;

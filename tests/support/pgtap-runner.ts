@@ -1,7 +1,13 @@
 /**
- * Runs one pgTAP file against its own copy of the migrated template and turns
- * every TAP line into a vitest test, so each assertion shows up in the report
- * with pgTAP's diagnostics when it fails.
+ * Runs one pgTAP file against its own copy of a migrated template and turns every
+ * TAP line into a vitest test, so each assertion shows up in the report with
+ * pgTAP's diagnostics when it fails (see tap-outcome.ts for TODO and SKIP).
+ *
+ * Every file runs twice: on the minimal base tables the migrations create, and on
+ * the app stand-in (tests/fixtures/app-schema.sql, adopted by the migrations), so
+ * behaviour is checked on an events table with the app's extra columns, triggers
+ * and policies too. A file that checks the minimal shape itself says so with a line
+ * `-- pgtap: base tables only (why)` and runs once.
  *
  * The files stay plain SQL (no psql meta-commands), so `pg_prove` runs them too.
  * They are sent as one simple-protocol query; each `select` of pgTAP yields rows
@@ -10,23 +16,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { Parser, type Result } from 'tap-parser';
 import { describe, test } from 'vitest';
-import { createTestDatabase } from './db.js';
+import { createTestDatabase, EVENTS_SHAPES, MIGRATED_TEMPLATE } from './db.js';
+import { failureOf, parseTap, titleOf, type TapOutcome } from './tap-outcome.js';
 
-interface Assertion {
-  id: number;
-  name: string;
-  ok: boolean;
-  skip: boolean;
-  todo: boolean;
-  diagnostics: string[];
-}
-
-interface FileOutcome {
-  assertions: Assertion[];
-  problems: string[];
-}
+const BASE_ONLY = /^-- pgtap: base tables only\b/m;
 
 function rowsToTap(result: unknown): string[] {
   const results = Array.isArray(result) ? result : [result];
@@ -46,44 +40,8 @@ function lineOf(sql: string, position: number | undefined): string {
   return ` (line ${sql.slice(0, position).split('\n').length})`;
 }
 
-export function parseTap(lines: string[]): FileOutcome {
-  const assertions: Assertion[] = [];
-  const problems: string[] = [];
-  const parser = new Parser();
-  parser.on('assert', (r: Result) => {
-    assertions.push({
-      id: r.id ?? assertions.length + 1,
-      name: r.name,
-      ok: r.ok,
-      skip: Boolean(r.skip),
-      todo: Boolean(r.todo),
-      diagnostics: [],
-    });
-  });
-  // pgTAP writes a failure's have/want as `#` comments right after the assertion.
-  parser.on('comment', (c: string) => {
-    const last = assertions.at(-1);
-    if (last) last.diagnostics.push(c.replace(/\n$/, ''));
-    else problems.push(c.trim());
-  });
-  let finalOk = true;
-  parser.on('complete', (res: { ok: boolean; plan: { start: number; end: number; skipAll: boolean }; count: number }) => {
-    finalOk = res.ok;
-    if (res.count === 0) problems.push('no assertion ran');
-    else if (res.plan.end !== res.count && !res.plan.skipAll) {
-      problems.push(`planned ${res.plan.end} tests but ran ${res.count}`);
-    }
-  });
-  parser.end(lines.map((l) => `${l}\n`).join(''));
-  if (!finalOk && problems.length === 0 && assertions.every((a) => a.ok || a.todo)) {
-    problems.push('TAP stream is not ok (missing or bad plan)');
-  }
-  return { assertions, problems };
-}
-
-export async function runPgTapFile(file: string): Promise<FileOutcome> {
-  const sql = await readFile(file, 'utf8');
-  const db = await createTestDatabase();
+export async function runPgTapSql(sql: string, template: string = MIGRATED_TEMPLATE): Promise<TapOutcome> {
+  const db = await createTestDatabase(template);
   try {
     const client = await db.client();
     try {
@@ -101,21 +59,18 @@ export async function runPgTapFile(file: string): Promise<FileOutcome> {
   }
 }
 
-/** Declares the vitest tests of one pgTAP file (used by the `.sql` transform in vitest.config.ts). */
-export async function definePgTapSuite(file: string): Promise<void> {
-  const outcome = await runPgTapFile(file);
-  describe(`pgTAP ${basename(file)}`, () => {
+function declareOutcome(heading: string, outcome: TapOutcome): void {
+  describe(heading, () => {
     for (const a of outcome.assertions) {
-      const title = `${a.id} - ${a.name || '(unnamed)'}`;
-      if (a.skip) {
-        test.skip(title, () => {});
-        continue;
+      const title = titleOf(a);
+      if (a.verdict === 'skip') test.skip(title, () => {});
+      else if (a.verdict === 'todo') test.todo(title);
+      else {
+        const failure = failureOf(a);
+        test(title, () => {
+          if (failure) throw new Error(failure);
+        });
       }
-      test(title, () => {
-        if (!a.ok && !a.todo) {
-          throw new Error([`not ok ${title}`, ...a.diagnostics].join('\n'));
-        }
-      });
     }
     for (const p of outcome.problems) {
       test(`file: ${p.split('\n')[0]}`, () => {
@@ -123,4 +78,12 @@ export async function definePgTapSuite(file: string): Promise<void> {
       });
     }
   });
+}
+
+/** Declares the vitest tests of one pgTAP file (used by the `.sql` transform in vitest.config.ts). */
+export async function definePgTapSuite(file: string): Promise<void> {
+  const sql = await readFile(file, 'utf8');
+  const templates = BASE_ONLY.test(sql) ? EVENTS_SHAPES.slice(0, 1) : EVENTS_SHAPES;
+  const outcomes = await Promise.all(templates.map((t) => runPgTapSql(sql, t.template)));
+  templates.forEach((t, i) => declareOutcome(`pgTAP ${basename(file)} on the ${t.label}`, outcomes[i]!));
 }
