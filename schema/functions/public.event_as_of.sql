@@ -11,6 +11,7 @@ declare
   v_snap public.event_revisions;
   v_target integer;
   v_fields jsonb;
+  v_event public.events;
 begin
   if event_as_of.event_id is null or event_as_of.at is null then
     raise exception 'event_as_of: event_id and at are required' using errcode = '22004';
@@ -57,7 +58,13 @@ begin
            where r.event_id = event_as_of.event_id
              and r.revision > v_snap.revision and r.revision <= v_target
            order by r.field_name, r.revision desc) u;
-  return pg_catalog.jsonb_populate_record(null::public.events, v_snap.new_value || coalesce(v_fields, '{}'::jsonb));
+  -- Dynamic, so planned at every call: as a static expression it kept the columns
+  -- public.events had when this connection first ran it, and gave columns added since
+  -- as null (silently: their recorded values were left out of the row).
+  execute 'select * from pg_catalog.jsonb_populate_record(null::public.events, $1)'
+     into v_event
+    using v_snap.new_value || coalesce(v_fields, '{}'::jsonb);
+  return v_event;
 end
 $function$;
 comment on function public.event_as_of(uuid,timestamp with time zone) is

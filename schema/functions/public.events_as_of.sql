@@ -35,11 +35,16 @@ begin
             hint = 'Ask for a later time, or use event_as_of for single events.';
   end if;
 
-  return query
+  -- Dynamic, so planned at every call: a plan kept for the session (as a static query's
+  -- is) holds the columns public.events had when it was made, and nothing invalidates it
+  -- when a column is added, dropped or retyped (the query names the row type, not the
+  -- table), so the same connection then failed with 42804 "structure of query does not
+  -- match function result type". Planning is small next to reading the revisions.
+  return query execute $q$
   with heads as (
     select r.event_id, max(r.revision) as target
       from public.event_revisions r
-     where r.changed_at <= events_as_of.at
+     where r.changed_at <= $1
      group by r.event_id
   ),
   snaps as (
@@ -63,7 +68,8 @@ begin
     left join fields f on f.event_id = s.event_id
    cross join lateral pg_catalog.jsonb_populate_record(null::public.events,
                                                        s.new_value || coalesce(f.changes, '{}'::jsonb)) e
-   where s.operation <> 'delete';
+   where s.operation <> 'delete'
+  $q$ using events_as_of.at;
 end
 $function$;
 comment on function public.events_as_of(timestamp with time zone) is

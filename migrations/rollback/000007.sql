@@ -1,29 +1,17 @@
--- The point-in-time reads after the columns of events change.
---
--- event_as_of and events_as_of built their rows with static statements, whose plans
--- PL/pgSQL keeps for the session. Those plans hold the columns public.events had when
--- they were made and are not invalidated when a column is added, dropped or changes
--- type (they name the row type, not the table). So on a connection that had used a read
--- once (a pooled API connection), after an ordinary app migration of events:
---   * events_as_of failed with 42804 "structure of query does not match function
---     result type" at every call;
---   * event_as_of returned a column added since as null, whatever was recorded for it.
--- The statements that build the rows are now dynamic (planned at each call).
---
--- Signatures, grants and comments are unchanged; every statement is CREATE OR REPLACE,
--- so running this file twice changes nothing.
+-- Down script: event_as_of and events_as_of as the committed chain defines them
+-- (their definitions in schema/ before this migration).
 
-create or replace function public.event_as_of(event_id uuid, at timestamptz) returns public.events
-  language plpgsql
-  stable
-  set search_path = ''
-as $$
+CREATE OR REPLACE FUNCTION public.event_as_of(event_id uuid, at timestamp with time zone)
+ RETURNS public.events
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
 declare
   v_first public.event_revisions;
   v_snap public.event_revisions;
   v_target integer;
   v_fields jsonb;
-  v_event public.events;
 begin
   if event_as_of.event_id is null or event_as_of.at is null then
     raise exception 'event_as_of: event_id and at are required' using errcode = '22004';
@@ -70,21 +58,20 @@ begin
            where r.event_id = event_as_of.event_id
              and r.revision > v_snap.revision and r.revision <= v_target
            order by r.field_name, r.revision desc) u;
-  -- Dynamic, so planned at every call: as a static expression it kept the columns
-  -- public.events had when this connection first ran it, and gave columns added since
-  -- as null (silently: their recorded values were left out of the row).
-  execute 'select * from pg_catalog.jsonb_populate_record(null::public.events, $1)'
-     into v_event
-    using v_snap.new_value || coalesce(v_fields, '{}'::jsonb);
-  return v_event;
+  return pg_catalog.jsonb_populate_record(null::public.events, v_snap.new_value || coalesce(v_fields, '{}'::jsonb));
 end
-$$;
+$function$;
+comment on function public.event_as_of(uuid,timestamp with time zone) is
+  'The events row as it was at `at` (after every revision with changed_at <= at); null when it did not exist or was deleted then. Raises 22023 when history before `at` is not kept.';
+grant execute on function public.event_as_of(uuid,timestamp with time zone) to authenticated;
+grant execute on function public.event_as_of(uuid,timestamp with time zone) to service_role;
 
-create or replace function public.events_as_of(at timestamptz) returns setof public.events
-  language plpgsql
-  stable
-  set search_path = ''
-as $$
+CREATE OR REPLACE FUNCTION public.events_as_of(at timestamp with time zone)
+ RETURNS SETOF public.events
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
 declare
   v_unknown bigint;
   v_from timestamptz;
@@ -114,16 +101,11 @@ begin
             hint = 'Ask for a later time, or use event_as_of for single events.';
   end if;
 
-  -- Dynamic, so planned at every call: a plan kept for the session (as a static query's
-  -- is) holds the columns public.events had when it was made, and nothing invalidates it
-  -- when a column is added, dropped or retyped (the query names the row type, not the
-  -- table), so the same connection then failed with 42804 "structure of query does not
-  -- match function result type". Planning is small next to reading the revisions.
-  return query execute $q$
+  return query
   with heads as (
     select r.event_id, max(r.revision) as target
       from public.event_revisions r
-     where r.changed_at <= $1
+     where r.changed_at <= events_as_of.at
      group by r.event_id
   ),
   snaps as (
@@ -147,7 +129,10 @@ begin
     left join fields f on f.event_id = s.event_id
    cross join lateral pg_catalog.jsonb_populate_record(null::public.events,
                                                        s.new_value || coalesce(f.changes, '{}'::jsonb)) e
-   where s.operation <> 'delete'
-  $q$ using events_as_of.at;
+   where s.operation <> 'delete';
 end
-$$;
+$function$;
+comment on function public.events_as_of(timestamp with time zone) is
+  'Every event as it was at `at` (deleted and not-yet-created ones left out). Raises 22023 when some event''s history before `at` is not kept.';
+grant execute on function public.events_as_of(timestamp with time zone) to authenticated;
+grant execute on function public.events_as_of(timestamp with time zone) to service_role;

@@ -1,5 +1,21 @@
--- Down script of the re-planned point-in-time reads: event_as_of and events_as_of as
--- 000009 wrote them (their row-building statements planned once per session).
+--! Previous: sha1:8ddf65834f3cb622c181905cadfc2f7b4b62cd2f
+--! Hash: sha1:974799e56d5564589e2275a6012441295d870d0b
+--! Message: Point-in-time reads after column changes
+
+-- The point-in-time reads after the columns of events change.
+--
+-- event_as_of and events_as_of built their rows with static statements, whose plans
+-- PL/pgSQL keeps for the session. Those plans hold the columns public.events had when
+-- they were made and are not invalidated when a column is added, dropped or changes
+-- type (they name the row type, not the table). So on a connection that had used a read
+-- once (a pooled API connection), after an ordinary app migration of events:
+--   * events_as_of failed with 42804 "structure of query does not match function
+--     result type" at every call;
+--   * event_as_of returned a column added since as null, whatever was recorded for it.
+-- The statements that build the rows are now dynamic (planned at each call).
+--
+-- Signatures, grants and comments are unchanged; every statement is CREATE OR REPLACE,
+-- so running this file twice changes nothing.
 
 create or replace function public.event_as_of(event_id uuid, at timestamptz) returns public.events
   language plpgsql
@@ -11,6 +27,7 @@ declare
   v_snap public.event_revisions;
   v_target integer;
   v_fields jsonb;
+  v_event public.events;
 begin
   if event_as_of.event_id is null or event_as_of.at is null then
     raise exception 'event_as_of: event_id and at are required' using errcode = '22004';
@@ -57,7 +74,13 @@ begin
            where r.event_id = event_as_of.event_id
              and r.revision > v_snap.revision and r.revision <= v_target
            order by r.field_name, r.revision desc) u;
-  return pg_catalog.jsonb_populate_record(null::public.events, v_snap.new_value || coalesce(v_fields, '{}'::jsonb));
+  -- Dynamic, so planned at every call: as a static expression it kept the columns
+  -- public.events had when this connection first ran it, and gave columns added since
+  -- as null (silently: their recorded values were left out of the row).
+  execute 'select * from pg_catalog.jsonb_populate_record(null::public.events, $1)'
+     into v_event
+    using v_snap.new_value || coalesce(v_fields, '{}'::jsonb);
+  return v_event;
 end
 $$;
 
@@ -95,11 +118,16 @@ begin
             hint = 'Ask for a later time, or use event_as_of for single events.';
   end if;
 
-  return query
+  -- Dynamic, so planned at every call: a plan kept for the session (as a static query's
+  -- is) holds the columns public.events had when it was made, and nothing invalidates it
+  -- when a column is added, dropped or retyped (the query names the row type, not the
+  -- table), so the same connection then failed with 42804 "structure of query does not
+  -- match function result type". Planning is small next to reading the revisions.
+  return query execute $q$
   with heads as (
     select r.event_id, max(r.revision) as target
       from public.event_revisions r
-     where r.changed_at <= events_as_of.at
+     where r.changed_at <= $1
      group by r.event_id
   ),
   snaps as (
@@ -123,6 +151,7 @@ begin
     left join fields f on f.event_id = s.event_id
    cross join lateral pg_catalog.jsonb_populate_record(null::public.events,
                                                        s.new_value || coalesce(f.changes, '{}'::jsonb)) e
-   where s.operation <> 'delete';
+   where s.operation <> 'delete'
+  $q$ using events_as_of.at;
 end
 $$;
