@@ -101,7 +101,7 @@ describe('supabase-js transport (contract test against a PostgREST stand-in)', (
       realtime: { transport: NoRealtime as never },
     });
     const t = new SupabaseTransport(unreachable);
-    await expect(t.rpc('record_failure', { source_id: '00000000-0000-4000-8000-000000000001' }, 'row')).rejects.toMatchObject({
+    await expect(t.rpc('record_failure', { source_id: '00000000-0000-4000-8000-000000000001' })).rejects.toMatchObject({
       name: 'ConnectionLostError',
       retryable: true,
       mayHaveCommitted: true,
