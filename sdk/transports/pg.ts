@@ -118,7 +118,7 @@ function returnShape(fn: string): ReturnShape {
   if (!Object.hasOwn(FUNCTION_RETURNS, fn)) {
     throw new ScrapeguardError({
       code: '42883',
-      message: `public.${String(fn)} is not a function this version of scrapeguard knows (run npm run typegen after adding one)`,
+      message: `public.${String(fn)} is not a function this version of scrapeguard knows`,
     });
   }
   return FUNCTION_RETURNS[fn as FunctionName].shape;
