@@ -17,7 +17,8 @@
  *  - returning a set or a table → an array of objects.
  * An argument that has a default may be left out (the default applies) or given as null
  * (SQL NULL). Columns of RETURNS TABLE / OUT parameters are typed nullable: PostgreSQL
- * never constrains them.
+ * never constrains them. A function a migration adds or changes is callable, with its
+ * new arguments, once `npm run typegen` has rewritten both generated files.
  */
 import type { FUNCTION_RETURNS } from './database.functions.js';
 import type { Database } from './database.types.js';

@@ -11,7 +11,6 @@ import {
   createScrapeguard,
   PgTransport,
   UnknownRunError,
-  type ReturnShape,
   type RpcArgs,
   type Transport,
 } from '../../sdk/index.js';

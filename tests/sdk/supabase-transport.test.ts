@@ -13,6 +13,7 @@ import {
   FUNCTION_RETURNS,
   PermissionDeniedError,
   SupabaseTransport,
+  TestClock,
   UnknownSourceError,
   type Database,
   type FunctionName,
@@ -135,8 +136,11 @@ describe('supabase-js transport (contract test against a PostgREST stand-in)', (
     );
   });
 
-  test('change contexts need the pg transport', async () => {
+  test('change contexts and the shared clock need the pg transport', async () => {
     await expect(viaSupabase.transport.withChangeContext({ runId: null }, async () => 1)).rejects.toThrow(/pg transport/);
+    expect(viaSupabase.clock).toBeNull();
+    expect(f.sg.clock).toBeInstanceOf(TestClock);
+    expect((await f.sg.clock!.read()).now).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
 
   test('a request with no HTTP answer → ConnectionLostError (a write may have committed, a read not)', async () => {
