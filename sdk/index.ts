@@ -59,6 +59,7 @@ export type {
   FunctionName,
   FunctionRow,
   RelationName,
+  ResultShape,
   ReturnShape,
   RowOf,
   RpcArgs,

@@ -14,7 +14,8 @@
  * Results follow PostgREST's shapes, so both transports agree:
  *  - a function returning a scalar → that value;
  *  - returning one composite row → an object (or null);
- *  - returning a set or a table → an array of objects.
+ *  - returning a set of rows or a table → an array of objects;
+ *  - returning a set of scalars → an array of values.
  * An argument that has a default may be left out (the default applies) or given as null
  * (SQL NULL). Columns of RETURNS TABLE / OUT parameters are typed nullable: PostgreSQL
  * never constrains them. A function a migration adds or changes is callable, with its
@@ -30,7 +31,10 @@ type Relations = PublicSchema['Tables'] & PublicSchema['Views'];
 /** A function of the public schema that the SDK knows how to call. */
 export type FunctionName = keyof Functions & keyof typeof FUNCTION_RETURNS;
 
-/** How `fn` returns: 'rows' | 'row' | 'scalar' | 'void'. */
+/** Every way a function can return, as the transports shape it (see the list above). */
+export type ResultShape = 'rows' | 'values' | 'row' | 'scalar' | 'void';
+
+/** How `fn` returns. */
 export type ReturnShape<F extends FunctionName = FunctionName> = (typeof FUNCTION_RETURNS)[F]['shape'];
 
 /** The named arguments of `fn`; those with a default are optional and may be null. */
@@ -49,7 +53,7 @@ type Composite<F extends FunctionName, Row> = (typeof FUNCTION_RETURNS)[F]['colu
 /** One row of a function returning a composite or a set (its element). */
 export type FunctionRow<F extends FunctionName> = Composite<F, ElementOf<Functions[F]['Returns']>>;
 
-/** What `rpc(fn, …)` resolves to. */
+/** What `rpc(fn, …)` resolves to ('values': the generated array of values). */
 export type RpcResult<F extends FunctionName> = ReturnShape<F> extends 'rows'
   ? FunctionRow<F>[]
   : ReturnShape<F> extends 'row'

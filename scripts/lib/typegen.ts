@@ -25,23 +25,36 @@ export interface GeneratedTypes {
 
 type IntrospectedFunction = Awaited<ReturnType<typeof introspect>>['functions'][number];
 
-/**
- * The result shape of one function, as PostgREST answers a call of it:
- * a set → an array; one composite (a table's row type, OUT parameters) → one object or
- * null; anything else → the value. `columns` says where a composite's columns come from:
- * a table's row type (its NOT NULL columns are never null) or the function's own
- * RETURNS TABLE / OUT parameters (which PostgreSQL never constrains: any may be null).
- */
-export function functionReturn(fn: IntrospectedFunction): { shape: 'void' | 'scalar' | 'row' | 'rows'; columns: 'table' | 'declared' | null } {
-  const declared = fn.args.some((a) => a.mode === 'table' || a.mode === 'out' || a.mode === 'inout');
-  const composite = declared || fn.return_type_relation_id !== null || fn.return_type === 'record';
-  const columns = declared ? 'declared' : composite ? 'table' : null;
-  if (fn.is_set_returning_function) return { shape: 'rows', columns };
-  if (composite) return { shape: 'row', columns };
-  return { shape: fn.return_type === 'void' ? 'void' : 'scalar', columns: null };
+const RECORD = 2249;
+const VOID = 2278;
+
+export interface FunctionReturn {
+  shape: 'void' | 'scalar' | 'values' | 'row' | 'rows';
+  columns: 'table' | 'declared' | null;
 }
 
-function functionsModule(functions: IntrospectedFunction[]): string {
+/**
+ * The result shape of one function, as PostgREST answers a call of it (and as the
+ * generated `Returns` types it): a set of rows → an array of objects; a set of scalars →
+ * an array of values; one composite (a table's or a composite type's row, two or more OUT
+ * parameters) → one object or null; anything else (one OUT parameter included) → the
+ * value. `columns` says where a composite's columns come from: a row type (a table's NOT
+ * NULL columns are never null) or the function's own RETURNS TABLE / OUT parameters (which
+ * PostgreSQL never constrains: any may be null). RETURNS TABLE with one column still
+ * returns objects, as its generated type says.
+ */
+export function functionReturn(fn: IntrospectedFunction): FunctionReturn {
+  const table = fn.args.some((a) => a.mode === 'table');
+  const outRecord = fn.return_type_id === RECORD && fn.return_type_relation_id === null;
+  const declared = table || outRecord;
+  const composite = declared || fn.return_type_relation_id !== null;
+  const columns = declared ? 'declared' : composite ? 'table' : null;
+  if (fn.is_set_returning_function) return composite ? { shape: 'rows', columns } : { shape: 'values', columns: null };
+  if (composite) return { shape: 'row', columns };
+  return { shape: fn.return_type_id === VOID ? 'void' : 'scalar', columns: null };
+}
+
+export function functionsModule(functions: IntrospectedFunction[]): string {
   const names = [...new Set(functions.filter((f) => f.schema === 'public').map((f) => f.name))].sort();
   const lines = names.map((name) => {
     const overloads = functions.filter((f) => f.schema === 'public' && f.name === name).map(functionReturn);
@@ -53,8 +66,9 @@ function functionsModule(functions: IntrospectedFunction[]): string {
   });
   return `${HEADER}
 /**
- * How each function of the public schema returns, read from the catalog: \`rows\` (a set:
- * an array), \`row\` (one composite: an object, or null), \`scalar\` (a value), \`void\`.
+ * How each function of the public schema returns, read from the catalog: \`rows\` (a set of
+ * rows: an array of objects), \`values\` (a set of scalars: an array of values), \`row\` (one
+ * composite: an object, or null), \`scalar\` (a value), \`void\`.
  * \`columns\`: \`table\` when the composite is a table's row type (its NOT NULL columns hold),
  * \`declared\` for RETURNS TABLE / OUT parameters (any column may be null).
  * The pg transport shapes results by it; the Transport interface types them by it.

@@ -11,7 +11,7 @@ import type {
   ChangeContextScope,
   FunctionName,
   RelationName,
-  ReturnShape,
+  ResultShape,
   RowOf,
   RpcArgs,
   RpcResult,
@@ -70,7 +70,7 @@ class PgQueries {
     // A composite result is expanded from a scalar call: `select * from fn()` would set
     // up a function scan per call (measured ~30 µs more in bench/breaker.ts).
     const sql =
-      shape === 'scalar' || shape === 'void'
+      shape === 'scalar' || shape === 'void' || shape === 'values'
         ? `select ${call} as value`
         : shape === 'row'
           ? `select (r).* from (select ${call} as r offset 0) x`
@@ -87,6 +87,7 @@ class PgQueries {
     if (shape === 'void') return undefined as RpcResult<F>;
     if (shape === 'scalar') return (rows[0]?.value ?? null) as RpcResult<F>;
     if (shape === 'row') return (isNullRow(rows[0]) ? null : rows[0]) as RpcResult<F>;
+    if (shape === 'values') return rows.map((r) => r.value) as RpcResult<F>;
     return rows as RpcResult<F>;
   }
 
@@ -114,7 +115,7 @@ class PgQueries {
  * types, or a database newer than this SDK) is refused before any call, with the SQLSTATE
  * PostgreSQL gives an unknown function: its result could not be shaped.
  */
-function returnShape(fn: string): ReturnShape {
+function returnShape(fn: string): ResultShape {
   if (!Object.hasOwn(FUNCTION_RETURNS, fn)) {
     throw new ScrapeguardError({
       code: '42883',

@@ -11,6 +11,7 @@ import type {
   ChangeContextScope,
   FunctionName,
   RelationName,
+  ResultShape,
   RowOf,
   RpcArgs,
   RpcResult,
@@ -42,6 +43,10 @@ function mapError(error: PostgrestErrorLike, status: number, writeInFlight: bool
   });
 }
 
+function shapeOf(fn: string): ResultShape | undefined {
+  return Object.hasOwn(FUNCTION_RETURNS, fn) ? FUNCTION_RETURNS[fn as FunctionName].shape : undefined;
+}
+
 /** The subset of SupabaseClient this transport uses (keeps tests free of a live server). */
 export type SupabaseLike = Pick<SupabaseClient, 'rpc' | 'from'>;
 
@@ -52,8 +57,8 @@ export class SupabaseTransport implements Transport {
     const { data, error, status } = await this.client.rpc(fn, args as Record<string, unknown>);
     if (error) throw mapError(error, status, true);
     // PostgREST shapes the answer by the function itself; only "nothing" needs its shape.
-    const shape = Object.hasOwn(FUNCTION_RETURNS, fn) ? FUNCTION_RETURNS[fn].shape : undefined;
-    if (shape === 'rows') return (data ?? []) as RpcResult<F>;
+    const shape = shapeOf(fn);
+    if (shape === 'rows' || shape === 'values') return (data ?? []) as RpcResult<F>;
     if (shape === 'void') return undefined as RpcResult<F>;
     return (data ?? null) as RpcResult<F>;
   }
