@@ -1,14 +1,18 @@
 /** Fleet health: one row per source (breaker state, last run, success rate, p95, coverage). */
+import type { BreakerState } from './breaker.js';
 import type { FunctionRow, Transport } from './transport.js';
 
 /**
  * A row of public.fleet_health(). Its RETURNS TABLE columns are typed nullable; these are
- * never null (every source has an id, a name and is_active; the run counts are count()s).
+ * never null (every source has an id, a name and is_active; a source without a breaker row
+ * reads as closed with no failures; the run counts are count()s).
  */
 export type FleetHealthRow = FunctionRow<'fleet_health'> & {
   source_id: string;
   source_name: string;
   is_active: boolean;
+  breaker_state: BreakerState;
+  breaker_failure_count: number;
   recent_runs: number;
   last_n_runs: number;
 };

@@ -152,7 +152,8 @@ describe('the SDK objects on top', () => {
     void run?.coverage;
     const [health] = await sg.health.fleet();
     expectTypeOf(health!.source_name).toEqualTypeOf<string>();
-    expectTypeOf(health!.breaker_state).toEqualTypeOf<string | null>();
+    expectTypeOf(health!.breaker_state).toEqualTypeOf<BreakerState>();
+    expectTypeOf(health!.last_run_status).toEqualTypeOf<string | null>();
     expectTypeOf(health!).toMatchTypeOf<FleetHealthRow>();
     const [transition] = await sg.transitions.recent({ limit: 1 });
     expectTypeOf(transition!.to_state).toEqualTypeOf<BreakerState>();
