@@ -3,30 +3,22 @@
  * so tests can run them against a database and assert on the output.
  */
 import {
-  Logs,
-  PgTransport,
-  TestClock,
-  Transitions,
   UnknownSourceError,
   ValidationError,
   type BreakerMode,
   type LogLevel,
+  type RowOf,
   type Scrapeguard,
 } from '../sdk/index.js';
 import * as fmt from './format.js';
 
-interface SourceRow {
-  id: string;
-  name: string;
-  [column: string]: unknown;
-}
+type SourceRow = RowOf<'event_sources'>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A source given by id or by exact name. */
 export async function resolveSource(sg: Scrapeguard, ref: string): Promise<SourceRow> {
-  const eq: Record<string, string> = UUID.test(ref) ? { id: ref } : { name: ref };
-  const [row] = await sg.transport.select<SourceRow>('event_sources', { eq });
+  const [row] = await sg.transport.select('event_sources', { eq: UUID.test(ref) ? { id: ref } : { name: ref } });
   if (!row) throw new UnknownSourceError({ code: 'SG001', message: `no event source ${JSON.stringify(ref)}` });
   return row;
 }
@@ -65,10 +57,10 @@ export async function breakerCommand(
 /** The last transitions of one source (or of all), oldest first. */
 export async function transitionsCommand(sg: Scrapeguard, ref: string | undefined, limit: number): Promise<string> {
   const source = ref ? await resolveSource(sg, ref) : undefined;
-  const rows = await new Transitions(sg.transport).recent({ sourceId: source?.id, limit });
+  const rows = await sg.transitions.recent({ sourceId: source?.id, limit });
   const names = new Map<string, string>();
   if (source) names.set(source.id, source.name);
-  else for (const s of await sg.transport.select<SourceRow>('event_sources')) names.set(s.id, s.name);
+  else for (const s of await sg.transport.select('event_sources')) names.set(s.id, s.name);
   return fmt.table(
     ['at', 'source', 'from → to', 'reason', 'open until', 'worker', 'actor'],
     rows.map((t) => [
@@ -96,7 +88,7 @@ export async function runsCommand(sg: Scrapeguard, ref: string, limit: number): 
       fmt.ms(r.duration_ms),
       fmt.pct(r.field_coverage),
       [r.events_found, r.events_created, r.events_updated, r.events_skipped].map((n) => String(n ?? 0)).join('/'),
-      fmt.text(r.error_message == null ? null : String(r.error_message)),
+      fmt.text(r.error_message),
     ]),
   );
 }
@@ -107,7 +99,7 @@ export async function runsCommand(sg: Scrapeguard, ref: string, limit: number): 
  */
 export async function logsCommand(sg: Scrapeguard, runId: string, minLevel: LogLevel = 'debug', limit = 200): Promise<string> {
   if (!UUID.test(runId)) throw new ValidationError({ code: '22023', message: `not a run id: ${JSON.stringify(runId)}` });
-  const page = await new Logs(sg.transport).forRun(runId, { minLevel, limit });
+  const page = await sg.logs.forRun(runId, { minLevel, limit });
   const out = [
     fmt.table(
       ['time', 'level', 'message', 'metadata'],
@@ -131,10 +123,8 @@ export async function clockCommand(
   arg?: string,
   force = false,
 ): Promise<string> {
-  if (!(sg.transport instanceof PgTransport)) {
-    throw new Error('clock commands need a direct PostgreSQL connection (DATABASE_URL)');
-  }
-  const clock = new TestClock(sg.transport.pool);
+  const clock = sg.clock;
+  if (!clock) throw new Error('clock commands need a direct PostgreSQL connection (DATABASE_URL)');
   if (action === 'advance') await clock.advance(arg ?? '', { force });
   else if (action === 'freeze') await clock.freeze(arg === 'none' ? null : (arg ?? ''), { force });
   else if (action === 'reset') await clock.reset({ force });

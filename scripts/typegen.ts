@@ -1,5 +1,5 @@
 /**
- * `npm run typegen`: writes sdk/database.types.ts.
+ * `npm run typegen`: writes sdk/database.types.ts and sdk/database.functions.ts.
  *
  * With DATABASE_URL: introspects that database (a bare Supabase-like database
  * migrated by scrapeguard yields exactly the committed file). Without: builds a
@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createMigratedLocalDatabase, dropLocalDatabase, ensureLocalDatabase, stopLocalDatabase } from './lib/database.js';
 import { PROJECT_ROOT } from './lib/paths.js';
-import { generateDatabaseTypes, TYPES_FILE } from './lib/typegen.js';
+import { FUNCTIONS_FILE, generateDatabaseTypes, TYPES_FILE } from './lib/typegen.js';
 
 async function main(): Promise<void> {
   let source = process.env.DATABASE_URL;
@@ -25,9 +25,10 @@ async function main(): Promise<void> {
     };
   }
   try {
-    const types = await generateDatabaseTypes(source);
-    await writeFile(join(PROJECT_ROOT, TYPES_FILE), types);
-    console.log(`wrote ${TYPES_FILE}`);
+    const generated = await generateDatabaseTypes(source);
+    await writeFile(join(PROJECT_ROOT, TYPES_FILE), generated.types);
+    await writeFile(join(PROJECT_ROOT, FUNCTIONS_FILE), generated.functions);
+    console.log(`wrote ${TYPES_FILE} and ${FUNCTIONS_FILE}`);
   } finally {
     await cleanup();
   }

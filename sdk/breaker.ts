@@ -5,7 +5,7 @@
 import { CircuitOpenError, invalidArgument, ScrapeguardError } from './errors.js';
 import { errorMessageOf, storableMessage } from './log-entry.js';
 import { storableWorker } from './runs.js';
-import type { Transport } from './transport.js';
+import type { FunctionRow, RowOf, Transport } from './transport.js';
 
 export type BreakerState = 'closed' | 'open' | 'half_open' | 'forced_open' | 'disabled';
 export type BreakerMode = 'forced_open' | 'disabled' | 'auto';
@@ -19,20 +19,15 @@ export interface Permit {
   retryAt: string | null;
 }
 
-/** A row of public.circuit_breaker_state (the columns the SDK relies on; the row has more). */
-export interface BreakerStateRow {
-  source_id: string;
-  state: BreakerState;
-  failure_count: number;
-  open_until: string | null;
-  [column: string]: unknown;
-}
+/** A row of public.circuit_breaker_state (its CHECK keeps `state` to the five states). */
+export type BreakerStateRow = Omit<RowOf<'circuit_breaker_state'>, 'state'> & { state: BreakerState };
 
-interface PermitRow {
-  allowed: boolean;
-  state: BreakerState;
-  probe_id: string | null;
-  retry_at: string | null;
+type StateRowFunction = 'record_success' | 'record_failure' | 'force_breaker' | 'reset_breaker';
+
+/** The state row these functions return (they raise rather than return none). */
+function stateRow(row: FunctionRow<StateRowFunction> | null, fn: StateRowFunction): BreakerStateRow {
+  if (!row) throw new ScrapeguardError({ message: `${fn} returned no row` });
+  return row as BreakerStateRow;
 }
 
 export interface WithCircuitOptions {
@@ -114,27 +109,35 @@ export class Breaker {
     requireSource(sourceId, 'breaker.acquire');
     const storableName = storableWorker(worker, 'breaker.acquire') ?? undefined;
     if (this.fastPath) {
-      const [row] = await this.transport.select<BreakerStateRow>('circuit_breaker_state', { eq: { source_id: sourceId } });
+      const [row] = await this.transport.select('circuit_breaker_state', { eq: { source_id: sourceId } });
       if (row && (row.state === 'closed' || row.state === 'disabled')) {
         return { allowed: true, state: row.state, probeId: null, retryAt: null };
       }
     }
-    const rows = await this.transport.rpc<PermitRow[]>('acquire_permit', { source_id: sourceId, worker: storableName }, 'rows');
+    const rows = await this.transport.rpc('acquire_permit', { source_id: sourceId, worker: storableName });
     const p = rows[0];
     if (!p) throw new Error('acquire_permit returned no row');
-    return { allowed: p.allowed, state: p.state, probeId: p.probe_id, retryAt: p.retry_at };
+    // acquire_permit sets allowed and state on every row it returns.
+    return { allowed: p.allowed === true, state: p.state as BreakerState, probeId: p.probe_id, retryAt: p.retry_at };
   }
 
   async recordSuccess(sourceId: string, probeId?: string | null): Promise<BreakerStateRow> {
     requireSource(sourceId, 'breaker.recordSuccess');
-    return this.transport.rpc('record_success', { source_id: sourceId, probe_id: probeId ?? null }, 'row');
+    return this.stateCall('record_success', this.transport.rpc('record_success', { source_id: sourceId, probe_id: probeId ?? null }));
+  }
+
+  private async stateCall(fn: StateRowFunction, call: Promise<FunctionRow<StateRowFunction> | null>): Promise<BreakerStateRow> {
+    return stateRow(await call, fn);
   }
 
   /** The error text is made storable first (NUL removed, lone surrogates replaced, cut to 2000 characters). */
   async recordFailure(sourceId: string, error?: string | null, probeId?: string | null): Promise<BreakerStateRow> {
     requireSource(sourceId, 'breaker.recordFailure');
     const text = error == null ? null : storableMessage(errorMessageOf(error), ERROR_MAX_CHARS);
-    return this.transport.rpc('record_failure', { source_id: sourceId, error: text, probe_id: probeId ?? null }, 'row');
+    return this.stateCall(
+      'record_failure',
+      this.transport.rpc('record_failure', { source_id: sourceId, error: text, probe_id: probeId ?? null }),
+    );
   }
 
   /**
@@ -142,12 +145,12 @@ export class Breaker {
    * `actor` (who acts) is recorded in the transition; without it the database names the caller.
    */
   force(sourceId: string, mode: BreakerMode, actor?: string): Promise<BreakerStateRow> {
-    return this.transport.rpc('force_breaker', { source_id: sourceId, mode, actor }, 'row');
+    return this.stateCall('force_breaker', this.transport.rpc('force_breaker', { source_id: sourceId, mode, actor }));
   }
 
   /** Back to closed with no failures and no back-off; `actor` as for `force`. */
   reset(sourceId: string, actor?: string): Promise<BreakerStateRow> {
-    return this.transport.rpc('reset_breaker', { source_id: sourceId, actor }, 'row');
+    return this.stateCall('reset_breaker', this.transport.rpc('reset_breaker', { source_id: sourceId, actor }));
   }
 
   /**

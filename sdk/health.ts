@@ -1,27 +1,21 @@
 /** Fleet health: one row per source (breaker state, last run, success rate, p95, coverage). */
-import type { Transport } from './transport.js';
+import type { BreakerState } from './breaker.js';
+import type { FunctionRow, Transport } from './transport.js';
 
-/** A row of public.fleet_health(). */
-export interface FleetHealthRow {
+/**
+ * A row of public.fleet_health(). Its RETURNS TABLE columns are typed nullable; these are
+ * never null (every source has an id, a name and is_active; a source without a breaker row
+ * reads as closed with no failures; the run counts are count()s).
+ */
+export type FleetHealthRow = FunctionRow<'fleet_health'> & {
   source_id: string;
   source_name: string;
   is_active: boolean;
-  breaker_state: string | null;
-  breaker_failure_count: number | null;
-  breaker_open_until: string | null;
-  last_run_id: string | null;
-  last_run_status: string | null;
-  last_run_started_at: string | null;
-  last_run_finished_at: string | null;
-  last_run_error_code: string | null;
+  breaker_state: BreakerState;
+  breaker_failure_count: number;
   recent_runs: number;
-  recent_success_rate: number | null;
   last_n_runs: number;
-  last_n_success_rate: number | null;
-  p50_duration_ms: number | null;
-  p95_duration_ms: number | null;
-  mean_field_coverage: number | null;
-}
+};
 
 export interface FleetHealthOptions {
   /** Success rate (percent) and durations over the last N runs of each source (default 20). */
@@ -33,7 +27,8 @@ export interface FleetHealthOptions {
 export class Health {
   constructor(private readonly transport: Transport) {}
 
-  fleet(options: FleetHealthOptions = {}): Promise<FleetHealthRow[]> {
-    return this.transport.rpc('fleet_health', { last_n: options.lastN, recent: options.recent }, 'rows');
+  async fleet(options: FleetHealthOptions = {}): Promise<FleetHealthRow[]> {
+    const rows = await this.transport.rpc('fleet_health', { last_n: options.lastN, recent: options.recent });
+    return rows as FleetHealthRow[];
   }
 }

@@ -1,23 +1,15 @@
 /** Event revisions: what changed, when, by which run; events as they were at any moment. */
-import type { Database } from './database.types.js';
-import type { Transport } from './transport.js';
+import type { RowOf, Transport } from './transport.js';
 
-export type EventRow = Database['public']['Tables']['events']['Row'];
+export type EventRow = RowOf<'events'>;
 
-/** A row of public.event_revisions. */
-export interface RevisionRow {
-  event_id: string;
-  revision: number;
+export type RevisionOperation = 'insert' | 'update' | 'delete' | 'baseline';
+
+/** A row of public.event_revisions (its CHECK keeps `operation` to these four). */
+export type RevisionRow = Omit<RowOf<'event_revisions'>, 'operation'> & {
   /** baseline: the whole row at this revision, standing in for older history that is not kept. */
-  operation: 'insert' | 'update' | 'delete' | 'baseline';
-  field_name: string | null;
-  old_value: unknown;
-  new_value: unknown;
-  changed_at: string;
-  run_id: string | null;
-  actor: string | null;
-  [column: string]: unknown;
-}
+  operation: RevisionOperation;
+};
 
 function iso(at: Date | string): string {
   return at instanceof Date ? at.toISOString() : at;
@@ -27,17 +19,18 @@ export class History {
   constructor(private readonly transport: Transport) {}
 
   /** Every recorded change of one event (see docs/database.md for the order). */
-  event(eventId: string): Promise<RevisionRow[]> {
-    return this.transport.rpc('event_history', { event_id: eventId }, 'rows');
+  async event(eventId: string): Promise<RevisionRow[]> {
+    const rows = await this.transport.rpc('event_history', { event_id: eventId });
+    return rows as RevisionRow[];
   }
 
   /** The event as it was at `at`; null where it did not exist (yet, or any more). */
   asOf(eventId: string, at: Date | string): Promise<EventRow | null> {
-    return this.transport.rpc('event_as_of', { event_id: eventId, at: iso(at) }, 'row');
+    return this.transport.rpc('event_as_of', { event_id: eventId, at: iso(at) });
   }
 
   /** All events as they were at `at`. */
   allAsOf(at: Date | string): Promise<EventRow[]> {
-    return this.transport.rpc('events_as_of', { at: iso(at) }, 'rows');
+    return this.transport.rpc('events_as_of', { at: iso(at) });
   }
 }

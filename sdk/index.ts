@@ -26,7 +26,7 @@ export {
   type RunStatus,
   type StartRunOptions,
 } from './runs.js';
-export { History, type EventRow, type RevisionRow } from './history.js';
+export { History, type EventRow, type RevisionOperation, type RevisionRow } from './history.js';
 export { Health, type FleetHealthOptions, type FleetHealthRow } from './health.js';
 export { Logs, type RunLogLine, type RunLogPage, type RunLogsOptions } from './logs.js';
 export { Transitions, type RecentTransitionsOptions, type TransitionRow } from './transitions.js';
@@ -53,7 +53,21 @@ export {
   toStorableJson,
   type JsonObject,
 } from './log-entry.js';
-export type { ChangeContext, ChangeContextScope, ReturnShape, RpcArgs, SelectOptions, Transport } from './transport.js';
+export type {
+  ChangeContext,
+  ChangeContextScope,
+  FunctionName,
+  FunctionRow,
+  RelationName,
+  ResultShape,
+  ReturnShape,
+  RowOf,
+  RpcArgs,
+  RpcResult,
+  SelectOptions,
+  Transport,
+} from './transport.js';
 export { PgTransport, type PgTransportOptions } from './transports/pg.js';
 export { SupabaseTransport, type SupabaseLike } from './transports/supabase.js';
 export type { Database, Json } from './database.types.js';
+export { FUNCTION_RETURNS } from './database.functions.js';

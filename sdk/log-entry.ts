@@ -259,12 +259,12 @@ export function storableMetadata(metadata: unknown, maxBytes = METADATA_MAX_BYTE
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /** One entry as append_logs takes it. */
-export interface StorableLogEntry {
+export type StorableLogEntry = {
   level: LogLevel;
   message: string;
   metadata: JsonObject;
   at?: string;
-}
+};
 
 const LEVELS: ReadonlySet<string> = new Set(['debug', 'info', 'warn', 'error']);
 

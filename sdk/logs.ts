@@ -1,5 +1,6 @@
 /** Reading one run's log lines back (public.run_logs): by minimum level, in a stable order. */
 import type { LogLevel } from './runs.js';
+import type { JsonObject } from './log-entry.js';
 import type { Transport } from './transport.js';
 
 /** A line of public.run_logs(). */
@@ -9,7 +10,7 @@ export interface RunLogLine {
   logged_at: string;
   level: LogLevel;
   message: string;
-  metadata: Record<string, unknown>;
+  metadata: JsonObject;
 }
 
 export interface RunLogsOptions {
@@ -25,22 +26,19 @@ export interface RunLogPage {
   matching: number;
 }
 
-interface RunLogsRow extends RunLogLine {
-  matching: number;
-}
-
 export class Logs {
   constructor(private readonly transport: Transport) {}
 
   /** The first lines of a run at or above a level; UnknownRunError for an unknown run. */
   async forRun(runId: string, options: RunLogsOptions = {}): Promise<RunLogPage> {
-    const rows = await this.transport.rpc<RunLogsRow[]>(
-      'run_logs',
-      { run_id: runId, min_level: options.minLevel ?? 'debug', max_lines: options.limit ?? 200 },
-      'rows',
-    );
+    const rows = await this.transport.rpc('run_logs', {
+      run_id: runId,
+      min_level: options.minLevel ?? 'debug',
+      max_lines: options.limit ?? 200,
+    });
     return {
-      lines: rows.map(({ matching: _matching, ...line }) => line),
+      // Its columns come from scraping_logs, whose NOT NULLs and CHECK on level hold.
+      lines: rows.map(({ matching: _matching, ...line }) => line as RunLogLine),
       matching: Number(rows[0]?.matching ?? 0),
     };
   }

@@ -35,7 +35,7 @@ import {
   type LogLevel,
   type StorableLogEntry,
 } from './log-entry.js';
-import type { ChangeContextScope, Transport } from './transport.js';
+import type { ChangeContextScope, RowOf, RpcArgs, Transport } from './transport.js';
 
 export type { LogLevel } from './log-entry.js';
 export type Engine = 'firecrawl' | 'devtools' | 'playwright' | 'api' | 'feed';
@@ -75,18 +75,12 @@ export interface RunOutcome {
   metadata?: Metadata;
 }
 
-/** A row of public.scraping_runs (the columns the SDK relies on; the row has more). */
-export interface RunRow {
-  id: string;
-  source_id: string;
+/** A row of public.scraping_runs (its CHECKs keep engine and status to the known values, metadata to an object). */
+export type RunRow = Omit<RowOf<'scraping_runs'>, 'engine' | 'status' | 'metadata'> & {
   engine: Engine;
   status: RunStatus;
-  started_at: string;
-  finished_at: string | null;
-  duration_ms: number | null;
-  metadata: Record<string, unknown>;
-  [column: string]: unknown;
-}
+  metadata: JsonObject;
+};
 
 /** An entry as append_logs takes it (after normalisation). */
 export type LogEntry = StorableLogEntry;
@@ -312,7 +306,7 @@ export class RunHandle {
   }
 
   private async append(entries: LogEntry[]): Promise<void> {
-    await this.transport.rpc<number>('append_logs', { run_id: this.id, entries }, 'scalar');
+    await this.transport.rpc('append_logs', { run_id: this.id, entries });
     this.counts.written += entries.length;
   }
 
@@ -405,11 +399,13 @@ export class RunHandle {
     if (lost.dropped + lost.refused + lost.unwritten > 0) {
       args.metadata = { ...args.metadata, scrapeguard_logs: { ...lost, dropped_by_level: { ...this.counts.dropped } } };
     }
-    const row = await this.transport.rpc<RunRow>('finish_run', args, 'row');
-    this.row = row;
+    const row = await this.transport.rpc('finish_run', args);
+    // finish_run raises rather than return no row.
+    if (!row) throw new ScrapeguardError({ message: 'finish_run returned no row' });
+    this.row = row as RunRow;
     if (this.pending === 0) this.registry.delete(this);
     else this.background();
-    return row;
+    return this.row;
   }
 
   /**
@@ -440,7 +436,7 @@ export class RunHandle {
     this.timer = undefined;
   }
 
-  private finishArgs(outcome: RunOutcome): Record<string, unknown> & { metadata: JsonObject } {
+  private finishArgs(outcome: RunOutcome): Omit<RpcArgs<'finish_run'>, 'metadata'> & { metadata: JsonObject } {
     if (outcome === null || typeof outcome !== 'object') throw invalidArgument('outcome', 'finish: an outcome is required');
     if (!FINISHED_STATUSES.includes(outcome.status)) {
       throw invalidArgument(
@@ -497,11 +493,13 @@ export class Runs {
     const scrapeJobId = options.scrapeJobId == null ? null : requireUuid(options.scrapeJobId, 'scrapeJobId', 'runs.start');
     const worker = storableWorker(options.worker, 'runs.start');
     const metadata = storableMetadata(options.metadata, RUN_METADATA_MAX_BYTES);
-    const id = await this.transport.rpc<string>(
-      'start_run',
-      { source_id: sourceId, engine: options.engine, scrape_job_id: scrapeJobId, worker, metadata: metadata.value },
-      'scalar',
-    );
+    const id = await this.transport.rpc('start_run', {
+      source_id: sourceId,
+      engine: options.engine,
+      scrape_job_id: scrapeJobId,
+      worker,
+      metadata: metadata.value,
+    });
     const handle = new RunHandle(this.transport, id, { ...this.logOptions, ...logOptions }, jsonbTextBytes(metadata.value), this.open);
     this.open.add(handle);
     return handle;
@@ -521,12 +519,13 @@ export class Runs {
   }
 
   /** Recent runs of a source, newest first. */
-  list(sourceId: string, limit = 20): Promise<RunRow[]> {
+  async list(sourceId: string, limit = 20): Promise<RunRow[]> {
     requireUuid(sourceId, 'sourceId', 'runs.list');
-    return this.transport.select<RunRow>('scraping_runs', {
+    const rows = await this.transport.select('scraping_runs', {
       eq: { source_id: sourceId },
       orderBy: { column: 'started_at', ascending: false },
       limit,
     });
+    return rows as RunRow[];
   }
 }

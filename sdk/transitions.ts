@@ -1,25 +1,16 @@
 /** Breaker transitions (public.circuit_breaker_transitions), newest last. */
 import type { BreakerState } from './breaker.js';
-import type { Transport } from './transport.js';
+import type { RowOf, Transport } from './transport.js';
 
-/** A row of public.circuit_breaker_transitions. */
-export interface TransitionRow {
-  id: number;
-  source_id: string;
+/** A row of public.circuit_breaker_transitions (its CHECKs keep both states to the five). */
+export type TransitionRow = Omit<RowOf<'circuit_breaker_transitions'>, 'from_state' | 'to_state' | 'reason' | 'actor'> & {
   from_state: BreakerState;
   to_state: BreakerState;
   /** failure_threshold | open_expired | probe_lease_expired | probe_succeeded | probe_failed | forced_open | disabled | auto | reset */
   reason: string;
-  failure_count: number;
-  opened_count: number;
-  open_until: string | null;
-  probe_id: string | null;
-  worker: string | null;
   /** The operator behind forced_open/disabled/auto/reset; null for automatic transitions. */
   actor: string | null;
-  version: number;
-  at: string;
-}
+};
 
 export interface RecentTransitionsOptions {
   /** Only this source's transitions. */
@@ -33,11 +24,11 @@ export class Transitions {
 
   /** The last transitions (of one source or of all), in the order they were made. */
   async recent(options: RecentTransitionsOptions = {}): Promise<TransitionRow[]> {
-    const rows = await this.transport.select<TransitionRow>('circuit_breaker_transitions', {
+    const rows = await this.transport.select('circuit_breaker_transitions', {
       ...(options.sourceId ? { eq: { source_id: options.sourceId } } : {}),
       orderBy: { column: 'id', ascending: false },
       limit: options.limit ?? 20,
     });
-    return rows.reverse();
+    return (rows as TransitionRow[]).reverse();
   }
 }

@@ -11,16 +11,17 @@ import { inTransaction, migrate } from '../scripts/lib/database.js';
 import { PROJECT_ROOT } from '../scripts/lib/paths.js';
 import { supabaseMigrations } from '../scripts/lib/supabase-export.js';
 import { generateSchemaFiles, SCHEMA_DIR } from '../scripts/lib/schema-files.js';
-import { generateDatabaseTypes, TYPES_FILE } from '../scripts/lib/typegen.js';
+import { FUNCTIONS_FILE, generateDatabaseTypes, TYPES_FILE } from '../scripts/lib/typegen.js';
 import { catalogSnapshot } from './support/catalog.js';
 import { BARE_TEMPLATE, createTestDatabase, MIGRATED_TEMPLATE } from './support/db.js';
 
 describe('generated files', () => {
-  test(`${TYPES_FILE} matches the migrated schema (run npm run typegen)`, async () => {
+  test(`${TYPES_FILE} and ${FUNCTIONS_FILE} match the migrated schema (run npm run typegen)`, async () => {
     const db = await createTestDatabase(MIGRATED_TEMPLATE);
     try {
       const fresh = await generateDatabaseTypes(db.appUrl);
-      expect(readFileSync(join(PROJECT_ROOT, TYPES_FILE), 'utf8')).toBe(fresh);
+      expect(readFileSync(join(PROJECT_ROOT, TYPES_FILE), 'utf8')).toBe(fresh.types);
+      expect(readFileSync(join(PROJECT_ROOT, FUNCTIONS_FILE), 'utf8')).toBe(fresh.functions);
     } finally {
       await db.drop();
     }

@@ -114,7 +114,7 @@ try {
     expect(status).toMatch(/Packed Source.*closed.*succeeded.*100% of 1/s);
   }, 120_000);
 
-  test('TypeScript sees the declarations: a typed worker compiles, and wrong calls do not', () => {
+  test('TypeScript sees the declarations: a typed worker compiles, and wrong calls (SDK and typed transport) do not', () => {
     writeFileSync(
       join(app, 'tsconfig.json'),
       JSON.stringify({
@@ -127,7 +127,9 @@ try {
     );
     writeFileSync(
       join(app, 'worker.ts'),
-      `import { createScrapeguard, UnknownSourceError, type FleetHealthRow, type Permit, type Scrapeguard } from 'scrapeguard';
+      `import { createScrapeguard, UnknownSourceError, type FleetHealthRow, type Permit, type RowOf, type Scrapeguard } from 'scrapeguard';
+
+type EventSourceRow = RowOf<'event_sources'>;
 
 const sg: Scrapeguard = createScrapeguard({ connectionString: process.env.DATABASE_URL ?? '' });
 export async function scrape(sourceId: string): Promise<number> {
@@ -143,7 +145,22 @@ export async function scrape(sourceId: string): Promise<number> {
   await sg.runs.start({ sourceId, engine: 'curl' });
   // @ts-expect-error: withCircuit needs a function
   await sg.breaker.withCircuit(sourceId, 42);
-  return found + name.length + (new UnknownSourceError({ message: 'x' }) instanceof Error ? 0 : 1);
+  // The transport is typed by the generated schema: names, arguments and results.
+  const [permit] = await sg.transport.rpc('acquire_permit', { source_id: sourceId, worker: 'typed' });
+  const allowed: boolean | null = permit?.allowed ?? null;
+  const [source]: EventSourceRow[] = await sg.transport.select('event_sources', { eq: { id: sourceId } });
+  const page = await sg.logs.forRun(sourceId, { minLevel: 'warn', limit: 5 });
+  // @ts-expect-error: no such function
+  await sg.transport.rpc('acquire_permits', { source_id: sourceId });
+  // @ts-expect-error: the argument is source_id
+  await sg.transport.rpc('acquire_permit', { sourceId });
+  // @ts-expect-error: worker is text
+  await sg.transport.rpc('acquire_permit', { source_id: sourceId, worker: 7 });
+  // @ts-expect-error: the result column is probe_id
+  void permit?.probeId;
+  // @ts-expect-error: event_sources has no title column
+  void source?.title;
+  return found + name.length + page.matching + (allowed ? 1 : 0) + (new UnknownSourceError({ message: 'x' }) instanceof Error ? 0 : 1);
 }
 `,
     );

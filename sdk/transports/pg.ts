@@ -4,8 +4,20 @@
  * transport that can attribute event revisions to a run inside a transaction.
  */
 import pg from 'pg';
-import { isConnectionError, toScrapeguardError } from '../errors.js';
-import type { ChangeContext, ChangeContextScope, ReturnShape, RpcArgs, SelectOptions, Transport } from '../transport.js';
+import { FUNCTION_RETURNS } from '../database.functions.js';
+import { isConnectionError, ScrapeguardError, toScrapeguardError } from '../errors.js';
+import type {
+  ChangeContext,
+  ChangeContextScope,
+  FunctionName,
+  RelationName,
+  ResultShape,
+  RowOf,
+  RpcArgs,
+  RpcResult,
+  SelectOptions,
+  Transport,
+} from '../transport.js';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
@@ -50,30 +62,36 @@ type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
 class PgQueries {
   constructor(protected readonly db: Queryable) {}
 
-  async rpc<T>(fn: string, args: RpcArgs, shape: ReturnShape): Promise<T> {
-    const names = Object.keys(args).filter((k) => args[k] !== undefined);
+  async rpc<F extends FunctionName>(fn: F, args: RpcArgs<F>): Promise<RpcResult<F>> {
+    const shape = returnShape(fn);
+    const given = args as Record<string, unknown>;
+    const names = Object.keys(given).filter((k) => given[k] !== undefined);
     const call = `public.${ident(fn)}(${names.map((n, i) => `${ident(n)} => $${i + 1}`).join(', ')})`;
     // A composite result is expanded from a scalar call: `select * from fn()` would set
     // up a function scan per call (measured ~30 µs more in bench/breaker.ts).
     const sql =
-      shape === 'scalar'
+      shape === 'scalar' || shape === 'void' || shape === 'values'
         ? `select ${call} as value`
         : shape === 'row'
           ? `select (r).* from (select ${call} as r offset 0) x`
           : `select * from ${call}`;
+    let rows: Record<string, unknown>[];
     try {
-      const res = await this.db.query({ text: sql, values: names.map((n) => param(args[n])), types });
-      if (shape === 'scalar') return (res.rows[0]?.value ?? null) as T;
-      if (shape === 'row') return (isNullRow(res.rows[0]) ? null : res.rows[0]) as T;
-      return res.rows as T;
+      rows = (await this.db.query({ text: sql, values: names.map((n) => param(given[n])), types })).rows;
     } catch (err) {
       // One statement in its own transaction: if the connection died after it was sent and
       // no answer came, it may have committed.
       throw toScrapeguardError(err, { writeInFlight: true });
     }
+    // The shapes follow the generated table; the types say the same (see RpcResult).
+    if (shape === 'void') return undefined as RpcResult<F>;
+    if (shape === 'scalar') return (rows[0]?.value ?? null) as RpcResult<F>;
+    if (shape === 'row') return (isNullRow(rows[0]) ? null : rows[0]) as RpcResult<F>;
+    if (shape === 'values') return rows.map((r) => r.value) as RpcResult<F>;
+    return rows as RpcResult<F>;
   }
 
-  async select<T>(relation: string, options: SelectOptions = {}): Promise<T[]> {
+  async select<R extends RelationName>(relation: R, options: SelectOptions<RowOf<R>> = {}): Promise<RowOf<R>[]> {
     const values: unknown[] = [];
     const where = Object.entries(options.eq ?? {}).map(([col, v]) => {
       values.push(v);
@@ -85,11 +103,26 @@ class PgQueries {
     if (options.limit !== undefined) sql += ` limit ${Math.max(0, Math.trunc(options.limit))}`;
     try {
       const res = await this.db.query({ text: sql, values, types });
-      return res.rows as T[];
+      return res.rows as RowOf<R>[];
     } catch (err) {
       throw toScrapeguardError(err, { writeInFlight: false });
     }
   }
+}
+
+/**
+ * How `fn` returns, from the generated table. A name that is not in it (a caller without
+ * types, or a database newer than this SDK) is refused before any call, with the SQLSTATE
+ * PostgreSQL gives an unknown function: its result could not be shaped.
+ */
+function returnShape(fn: string): ResultShape {
+  if (!Object.hasOwn(FUNCTION_RETURNS, fn)) {
+    throw new ScrapeguardError({
+      code: '42883',
+      message: `public.${String(fn)} is not a function this version of scrapeguard knows`,
+    });
+  }
+  return FUNCTION_RETURNS[fn as FunctionName].shape;
 }
 
 /** A function returning a composite yields one all-null row for "no row". */

@@ -5,7 +5,19 @@
  */
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { ScrapeguardError, toConnectionLostError, toScrapeguardError } from '../errors.js';
-import type { ChangeContext, ChangeContextScope, ReturnShape, RpcArgs, SelectOptions, Transport } from '../transport.js';
+import { FUNCTION_RETURNS } from '../database.functions.js';
+import type {
+  ChangeContext,
+  ChangeContextScope,
+  FunctionName,
+  RelationName,
+  ResultShape,
+  RowOf,
+  RpcArgs,
+  RpcResult,
+  SelectOptions,
+  Transport,
+} from '../transport.js';
 
 interface PostgrestErrorLike {
   code?: string;
@@ -31,27 +43,36 @@ function mapError(error: PostgrestErrorLike, status: number, writeInFlight: bool
   });
 }
 
+function shapeOf(fn: string): ResultShape | undefined {
+  return Object.hasOwn(FUNCTION_RETURNS, fn) ? FUNCTION_RETURNS[fn as FunctionName].shape : undefined;
+}
+
 /** The subset of SupabaseClient this transport uses (keeps tests free of a live server). */
 export type SupabaseLike = Pick<SupabaseClient, 'rpc' | 'from'>;
 
 export class SupabaseTransport implements Transport {
   constructor(private readonly client: SupabaseLike) {}
 
-  async rpc<T>(fn: string, args: RpcArgs, shape: ReturnShape): Promise<T> {
-    const { data, error, status } = await this.client.rpc(fn, args);
+  async rpc<F extends FunctionName>(fn: F, args: RpcArgs<F>): Promise<RpcResult<F>> {
+    const { data, error, status } = await this.client.rpc(fn, args as Record<string, unknown>);
     if (error) throw mapError(error, status, true);
-    if (shape === 'rows') return (data ?? []) as T;
-    return (data ?? null) as T;
+    // PostgREST shapes the answer by the function itself; only "nothing" needs its shape.
+    const shape = shapeOf(fn);
+    if (shape === 'rows' || shape === 'values') return (data ?? []) as RpcResult<F>;
+    if (shape === 'void') return undefined as RpcResult<F>;
+    return (data ?? null) as RpcResult<F>;
   }
 
-  async select<T>(relation: string, options: SelectOptions = {}): Promise<T[]> {
+  async select<R extends RelationName>(relation: R, options: SelectOptions<RowOf<R>> = {}): Promise<RowOf<R>[]> {
     let query = this.client.from(relation).select('*');
-    for (const [col, value] of Object.entries(options.eq ?? {})) query = query.eq(col, value);
+    for (const [col, value] of Object.entries(options.eq ?? {})) {
+      query = query.eq(col, value as string | number | boolean);
+    }
     if (options.orderBy) query = query.order(options.orderBy.column, { ascending: options.orderBy.ascending !== false });
     if (options.limit !== undefined) query = query.limit(options.limit);
     const { data, error, status } = await query;
     if (error) throw mapError(error, status, false);
-    return (data ?? []) as T[];
+    return (data ?? []) as RowOf<R>[];
   }
 
   withChangeContext<T>(_context: ChangeContext, _fn: (tx: ChangeContextScope) => Promise<T>): Promise<T> {

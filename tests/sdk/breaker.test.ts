@@ -53,7 +53,7 @@ describe('withCircuit', () => {
       return 'events';
     });
     expect(result).toBe('events');
-    const [row] = await f.sg.transport.select<{ state: string; failure_count: number }>('circuit_breaker_state', {
+    const [row] = await f.sg.transport.select('circuit_breaker_state', {
       eq: { source_id: source },
     });
     expect(row).toMatchObject({ state: 'closed', failure_count: 0 });

@@ -26,7 +26,7 @@ describe('error mapping by SQLSTATE', () => {
 
   test('SG002 unknown run → UnknownRunError', async () => {
     const err = await f.sg.transport
-      .rpc('finish_run', { run_id: randomUUID(), status: 'succeeded' }, 'row')
+      .rpc('finish_run', { run_id: randomUUID(), status: 'succeeded' })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnknownRunError);
   });
@@ -52,7 +52,7 @@ describe('error mapping by SQLSTATE', () => {
   test('22023 invalid value → ValidationError', async () => {
     const source = await f.createSource('Bad engine');
     const err = await f.sg.transport
-      .rpc('start_run', { source_id: source, engine: 'curl' }, 'scalar')
+      .rpc('start_run', { source_id: source, engine: 'curl' })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as ScrapeguardError).code).toBe('22023');
@@ -80,7 +80,7 @@ describe('error mapping by SQLSTATE', () => {
       await other.query('begin');
       await other.query('delete from public.event_sources where id = $1', [source]);
       const pending = f.sg.transport
-        .rpc('start_run', { source_id: source, engine: 'api' }, 'scalar')
+        .rpc('start_run', { source_id: source, engine: 'api' })
         .catch((e: unknown) => e);
       await new Promise((r) => setTimeout(r, 200));
       await other.query('commit');
@@ -111,9 +111,21 @@ describe('error mapping by SQLSTATE', () => {
   });
 
   test('errors that are not scrapeguard SQLSTATEs stay ScrapeguardError with their code', async () => {
-    const err = await f.sg.transport.rpc('no_such_function', {}, 'scalar').catch((e: unknown) => e);
+    const source = await f.createSource('Wrong Argument');
+    // @ts-expect-error no such argument: the types refuse it; the database answers 42883
+    const err = await f.sg.transport.rpc('start_run', { source_id: source, engine: 'api', no_such_argument: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ScrapeguardError);
+    expect(err).not.toBeInstanceOf(ValidationError);
+    expect((err as ScrapeguardError).code).toBe('42883');
+    expect((err as Error).message).toMatch(/function public\.start_run\(.*\) does not exist/);
+  });
+
+  test('a function the generated schema does not know is refused before any call, with 42883', async () => {
+    // @ts-expect-error not a function of the schema
+    const err = await f.sg.transport.rpc('no_such_function', {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ScrapeguardError);
     expect((err as ScrapeguardError).code).toBe('42883');
+    expect((err as Error).message).toMatch(/no_such_function is not a function this version of scrapeguard knows/);
   });
 
   test('22P05 (\\u0000 in JSON), 22021 (a NUL byte in text), 22009 (a UTC offset out of range) → ValidationError', async () => {
@@ -121,17 +133,17 @@ describe('error mapping by SQLSTATE', () => {
     const run = await f.sg.runs.start({ sourceId: source, engine: 'api' }, { intervalMs: 0 });
     // Straight to the RPCs, past the SDK's normalisation: what a caller of transport.rpc would get.
     const jsonNul = await f.sg.transport
-      .rpc('append_logs', { run_id: run.id, entries: [{ level: 'info', message: 'a\u0000b' }] }, 'scalar')
+      .rpc('append_logs', { run_id: run.id, entries: [{ level: 'info', message: 'a\u0000b' }] })
       .catch((e: unknown) => e);
     expect(jsonNul).toBeInstanceOf(ValidationError);
     expect((jsonNul as ScrapeguardError).code).toBe('22P05');
     const textNul = await f.sg.transport
-      .rpc('record_failure', { source_id: source, error: 'unexpected body: \u0000PK' }, 'row')
+      .rpc('record_failure', { source_id: source, error: 'unexpected body: \u0000PK' })
       .catch((e: unknown) => e);
     expect(textNul).toBeInstanceOf(ValidationError);
     expect((textNul as ScrapeguardError).code).toBe('22021');
     const offset = await f.sg.transport
-      .rpc('event_as_of', { event_id: randomUUID(), at: '2026-01-01T00:00:00+16:00' }, 'row')
+      .rpc('event_as_of', { event_id: randomUUID(), at: '2026-01-01T00:00:00+16:00' })
       .catch((e: unknown) => e);
     expect(offset).toBeInstanceOf(ValidationError);
     expect((offset as ScrapeguardError).code).toBe('22009');
@@ -142,7 +154,7 @@ describe('error mapping by SQLSTATE', () => {
     const source = await f.createSource('Far East');
     const run = await f.sg.runs.start({ sourceId: source, engine: 'api' }, { intervalMs: 0 });
     const err = await f.sg.transport
-      .rpc('append_logs', { run_id: run.id, entries: [{ level: 'info', message: 'ok' }, { level: 'info', message: 'x', at: '2026-01-01T00:00+14:60' }] }, 'scalar')
+      .rpc('append_logs', { run_id: run.id, entries: [{ level: 'info', message: 'ok' }, { level: 'info', message: 'x', at: '2026-01-01T00:00+14:60' }] })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect(err).toMatchObject({ code: '22023', message: 'append_logs: entry 1 has an "at" that is not a valid timestamp' });
@@ -172,7 +184,7 @@ describe('error mapping by SQLSTATE', () => {
   test('a worker over 200 characters is refused by acquire_permit itself too (22023)', async () => {
     const source = await f.createSource('Long Worker');
     const err = await f.sg.transport
-      .rpc('acquire_permit', { source_id: source, worker: 'w'.repeat(201) }, 'rows')
+      .rpc('acquire_permit', { source_id: source, worker: 'w'.repeat(201) })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as ScrapeguardError).code).toBe('22023');
@@ -181,7 +193,7 @@ describe('error mapping by SQLSTATE', () => {
   test('a change context for a finished run → RunAlreadyFinishedError (SG003), from the database and from the handle', async () => {
     const source = await f.createSource('Finished Context');
     const run = await f.sg.runs.start({ sourceId: source, engine: 'api' }, { intervalMs: 0 });
-    await f.sg.transport.rpc('finish_run', { run_id: run.id, status: 'cancelled' }, 'row');
+    await f.sg.transport.rpc('finish_run', { run_id: run.id, status: 'cancelled' });
     let ran = false;
     const fromDb = await run.transaction(async () => (ran = true)).catch((e: unknown) => e);
     expect(fromDb).toBeInstanceOf(RunAlreadyFinishedError);

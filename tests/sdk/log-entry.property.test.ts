@@ -73,7 +73,7 @@ describe('log normaliser against the real append_logs', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(entry, { minLength: 1, maxLength: 4 }), async (raw) => {
         const entries = raw.map((e) => storableLogEntry(e.level, e.message, e.metadata));
-        const written = await f.sg.transport.rpc<number>('append_logs', { run_id: run.id, entries }, 'scalar');
+        const written = await f.sg.transport.rpc('append_logs', { run_id: run.id, entries });
         expect(written).toBe(entries.length);
         const r = await f.admin.query<{ message: string; metadata: unknown; chars: number; bytes: number }>(
           `select message, metadata, char_length(message) as chars, octet_length(metadata::text) as bytes

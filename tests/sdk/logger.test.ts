@@ -11,7 +11,6 @@ import {
   createScrapeguard,
   PgTransport,
   UnknownRunError,
-  type ReturnShape,
   type RpcArgs,
   type Transport,
 } from '../../sdk/index.js';
@@ -23,15 +22,15 @@ class SwitchableTransport implements Transport {
   down = false;
   appendCalls = 0;
   constructor(private readonly inner: Transport) {}
-  rpc<T>(fn: string, args: RpcArgs, shape: ReturnShape): Promise<T> {
+  rpc: Transport['rpc'] = (fn, args) => {
     if (fn === 'append_logs') {
       this.appendCalls += 1;
       if (this.down) {
         return Promise.reject(new ConnectionLostError({ message: 'connection lost: simulated', mayHaveCommitted: false }));
       }
     }
-    return this.inner.rpc<T>(fn, args, shape);
-  }
+    return this.inner.rpc(fn, args);
+  };
   select: Transport['select'] = (r, o) => this.inner.select(r, o);
   withChangeContext: Transport['withChangeContext'] = (c, fn) => this.inner.withChangeContext(c, fn);
   close = () => this.inner.close();
@@ -164,14 +163,12 @@ describe('run logger', () => {
     const run = await sg.runs.start({ sourceId: source, engine: 'api' }, { maxBatch: 200 });
     // Bypass the normaliser for one entry, as a future database limit the SDK does not know would.
     const original = transport.rpc.bind(transport);
-    transport.rpc = <T>(fn: string, args: RpcArgs, shape: ReturnShape) =>
-      original<T>(
-        fn,
-        fn === 'append_logs'
-          ? { ...args, entries: (args.entries as Array<{ message: string }>).map((e) => (e.message === 'm137' ? { ...e, extra: 1 } : e)) }
-          : args,
-        shape,
-      );
+    transport.rpc = (fn, args) => {
+      if (fn !== 'append_logs') return original(fn, args);
+      const { entries } = args as RpcArgs<'append_logs'>;
+      const spoiled = (entries as Array<{ message: string }>).map((e) => (e.message === 'm137' ? { ...e, extra: 1 } : e));
+      return original(fn, { ...args, entries: spoiled });
+    };
     for (let i = 0; i < 199; i += 1) run.log.info(`m${i}`);
     const before = transport.appendCalls;
     const row = await run.finish({ status: 'succeeded' });

@@ -5,7 +5,7 @@
  * fail before they reach the database; the database itself is real).
  */
 import { describe, expect, test } from 'vitest';
-import { createScrapeguard, PgTransport, type ReturnShape, type RpcArgs, type Transport } from '../../sdk/index.js';
+import { createScrapeguard, PgTransport, type Transport } from '../../sdk/index.js';
 import { sdkFixture } from './support.js';
 
 const f = await sdkFixture();
@@ -25,13 +25,13 @@ class FlakyTransport implements Transport {
     private readonly inner: Transport,
     private readonly every: number,
   ) {}
-  rpc<T>(fn: string, args: RpcArgs, shape: ReturnShape): Promise<T> {
+  rpc: Transport['rpc'] = (fn, args) => {
     if (fn === 'append_logs') {
       this.calls += 1;
       if (this.calls % this.every === 0) return Promise.reject(new Error('connection reset'));
     }
-    return this.inner.rpc<T>(fn, args, shape);
-  }
+    return this.inner.rpc(fn, args);
+  };
   select: Transport['select'] = (r, o) => this.inner.select(r, o);
   withChangeContext: Transport['withChangeContext'] = (c, fn) => this.inner.withChangeContext(c, fn);
   close = () => this.inner.close();

@@ -10,10 +10,14 @@ import { describe, expect, test } from 'vitest';
 import {
   CircuitOpenError,
   createScrapeguard,
+  FUNCTION_RETURNS,
   PermissionDeniedError,
   SupabaseTransport,
+  TestClock,
   UnknownSourceError,
   type Database,
+  type FunctionName,
+  type RpcArgs,
 } from '../../sdk/index.js';
 import { makeJwt, PostgrestStandIn } from './postgrest-standin.js';
 import { sdkFixture } from './support.js';
@@ -81,6 +85,48 @@ describe('supabase-js transport (contract test against a PostgREST stand-in)', (
     expect(permitA).toEqual(await f.sg.breaker.acquire(source));
   });
 
+  test('every result shape of the generated table is the same over both transports (set, one row, no row, scalar, void)', async () => {
+    const source = await f.createSource('Contract Shapes');
+    const pgT = f.sg.transport;
+    const sbT = viaSupabase.transport;
+    const both = async <F extends FunctionName>(fn: F, args: RpcArgs<F>) => {
+      const [a, b] = [await pgT.rpc(fn, args), await sbT.rpc(fn, args)];
+      expect(b, fn).toEqual(a);
+      return a;
+    };
+    const shapes = new Set<string>();
+    const seen = <F extends FunctionName>(fn: F) => shapes.add(FUNCTION_RETURNS[fn].shape);
+
+    // scalar: start_run and append_logs write, so each transport writes its own and both results are compared by kind.
+    const [runA, runB] = [
+      await pgT.rpc('start_run', { source_id: source, engine: 'api' }),
+      await sbT.rpc('start_run', { source_id: source, engine: 'api' }),
+    ];
+    expect([typeof runA, typeof runB]).toEqual(['string', 'string']);
+    seen('start_run');
+    const entries = [{ level: 'warn' as const, message: 'slow', metadata: { ms: 1200 } }];
+    expect(await pgT.rpc('append_logs', { run_id: runA, entries })).toBe(1);
+    expect(await sbT.rpc('append_logs', { run_id: runA, entries })).toBe(1);
+    // rows (RETURNS TABLE), rows (setof a table), row and no row (a table's row type), row (OUT parameters)
+    const logs = await both('run_logs', { run_id: runA, min_level: 'info' });
+    expect(logs).toMatchObject([{ level: 'warn', message: 'slow', metadata: { ms: 1200 }, matching: 2 }, { matching: 2 }]);
+    seen('run_logs');
+    expect(await both('event_history', { event_id: '00000000-0000-4000-8000-00000000e0e0' })).toEqual([]);
+    seen('event_history');
+    expect(await both('event_as_of', { event_id: '00000000-0000-4000-8000-00000000e0e0', at: '2026-01-01T00:00:00Z' })).toBeNull();
+    seen('event_as_of');
+    const state = await both('configure_breaker', { source_id: source, failure_threshold: 4 });
+    expect(state).toMatchObject({ source_id: source, failure_threshold: 4, state: 'closed' });
+    const pruned = await both('prune_event_revisions', { keep_last: 1000 });
+    expect(pruned).toEqual({ events_pruned: 0, rows_deleted: 0, baselines_written: 0 });
+    seen('prune_event_revisions');
+    // void: the change context of a run; set on its own it ends with its one-statement transaction.
+    expect(await pgT.rpc('set_change_context', { run_id: runB })).toBeUndefined();
+    expect(await sbT.rpc('set_change_context', { run_id: runB })).toBeUndefined();
+    seen('set_change_context');
+    expect([...shapes].sort()).toEqual(['row', 'rows', 'scalar', 'void']);
+  });
+
   test('PostgREST errors map to the same typed errors', async () => {
     const err = await viaSupabase.breaker.recordFailure('00000000-0000-4000-8000-000000000000').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnknownSourceError);
@@ -90,8 +136,11 @@ describe('supabase-js transport (contract test against a PostgREST stand-in)', (
     );
   });
 
-  test('change contexts need the pg transport', async () => {
+  test('change contexts and the shared clock need the pg transport', async () => {
     await expect(viaSupabase.transport.withChangeContext({ runId: null }, async () => 1)).rejects.toThrow(/pg transport/);
+    expect(viaSupabase.clock).toBeNull();
+    expect(f.sg.clock).toBeInstanceOf(TestClock);
+    expect((await f.sg.clock!.read()).now).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
 
   test('a request with no HTTP answer → ConnectionLostError (a write may have committed, a read not)', async () => {
@@ -101,7 +150,7 @@ describe('supabase-js transport (contract test against a PostgREST stand-in)', (
       realtime: { transport: NoRealtime as never },
     });
     const t = new SupabaseTransport(unreachable);
-    await expect(t.rpc('record_failure', { source_id: '00000000-0000-4000-8000-000000000001' }, 'row')).rejects.toMatchObject({
+    await expect(t.rpc('record_failure', { source_id: '00000000-0000-4000-8000-000000000001' })).rejects.toMatchObject({
       name: 'ConnectionLostError',
       retryable: true,
       mayHaveCommitted: true,

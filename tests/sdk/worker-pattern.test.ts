@@ -14,7 +14,6 @@ import {
   createScrapeguard,
   PgTransport,
   RunAlreadyFinishedError,
-  type ReturnShape,
   type RpcArgs,
   type Transport,
 } from '../../sdk/index.js';
@@ -28,17 +27,17 @@ const POISON = 'this line is refused by the database';
 class PoisoningTransport implements Transport {
   refusedCalls = 0;
   constructor(private readonly inner: Transport) {}
-  async rpc<T>(fn: string, args: RpcArgs, shape: ReturnShape): Promise<T> {
+  rpc: Transport['rpc'] = (fn, args) => {
     if (fn === 'append_logs') {
-      const entries = args.entries as Array<Record<string, unknown>>;
+      const entries = (args as RpcArgs<'append_logs'>).entries as Array<Record<string, unknown>>;
       if (entries.some((e) => e.message === POISON)) {
         this.refusedCalls += 1;
         const poisoned = entries.map((e) => (e.message === POISON ? { ...e, injected: true } : e));
-        return this.inner.rpc<T>(fn, { ...args, entries: poisoned }, shape);
+        return this.inner.rpc(fn, { ...args, entries: poisoned });
       }
     }
-    return this.inner.rpc<T>(fn, args, shape);
-  }
+    return this.inner.rpc(fn, args);
+  };
   select: Transport['select'] = (r, o) => this.inner.select(r, o);
   withChangeContext: Transport['withChangeContext'] = (c, fn) => this.inner.withChangeContext(c, fn);
   close = () => this.inner.close();
