@@ -132,10 +132,16 @@ describe('notifications', () => {
         'closed>disabled:disabled',
         'disabled>closed:reset',
       ]);
-      expect(got[0]?.payload).toMatchObject({ source_id: source, open_until: '2026-10-02T01:00:00+00:00', probe_id: null });
+      expect(got[0]?.payload).toMatchObject({
+        source_id: source,
+        open_until: '2026-10-02T01:00:00+00:00',
+        probe_id: null,
+        workers: [null], // three failures without a worker: the anonymous one
+        retry_after_until: null,
+      });
       expect(got[1]?.payload.probe_id).toBe(probe.rows[0]?.probe_id);
       expect(Object.keys(got[0]?.payload ?? {}).sort()).toEqual(
-        ['at', 'from', 'open_until', 'probe_id', 'reason', 'source_id', 'to', 'version'].sort(),
+        ['at', 'from', 'open_until', 'probe_id', 'reason', 'retry_after_until', 'source_id', 'to', 'version', 'workers'].sort(),
       );
       for (const g of got) expect(JSON.stringify(g.payload).length).toBeLessThan(400);
       // One notification per transitions row.
