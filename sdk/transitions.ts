@@ -15,6 +15,13 @@ export interface TransitionRow {
   open_until: string | null;
   probe_id: string | null;
   worker: string | null;
+  /**
+   * failure_threshold and probe_failed: the distinct workers of the streak that opened the
+   * breaker (null stands for failures reported without a worker); null otherwise.
+   */
+  workers: (string | null)[] | null;
+  /** failure_threshold and probe_failed: the site's Retry-After it honoured (capped by max_open_duration), if one still held. */
+  retry_after_until: string | null;
   /** The operator behind forced_open/disabled/auto/reset; null for automatic transitions. */
   actor: string | null;
   version: number;
