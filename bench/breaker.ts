@@ -1,5 +1,5 @@
 /**
- * Circuit-breaker benchmark (issue 5): throughput ratios against baselines measured
+ * Circuit-breaker benchmark: throughput ratios against baselines measured
  * in the same run, with the same 8 clients, on one hot source and spread over 50.
  *
  *   pair     record_failure + record_success        vs  two raw UPDATEs of the same    goal ≥ 0.7
@@ -97,14 +97,17 @@ const q = (name: string, text: string) => (c: pg.Client, values: unknown[]) => c
 // The raw UPDATEs write what the RPCs write, to the same row of the same table (so the
 // table's own cost, its invariant CHECKs, is on both sides); a diagnostic row repeats
 // the pair against a copy of the table without any constraint.
+// A failure without a worker makes the streak's workers {NULL} (the anonymous worker), a
+// success empties them: the row's invariants hold for the baseline's writes too.
 const rawFail = q('raw_fail', `update public.circuit_breaker_state set failure_count = failure_count + 1,
+  streak_workers = '{NULL}', last_failure_at = now(), last_error = $2, updated_at = now(), version = version + 1
+  where source_id = $1`);
+const rawSuccess = q('raw_success', `update public.circuit_breaker_state set failure_count = 0, streak_workers = '{}',
+  last_success_at = now(), updated_at = now(), version = version + 1 where source_id = $1`);
+const rawFailPlain = q('raw_fail_plain', `update bench.plain set failure_count = failure_count + 1, streak_workers = '{NULL}',
   last_failure_at = now(), last_error = $2, updated_at = now(), version = version + 1 where source_id = $1`);
-const rawSuccess = q('raw_success', `update public.circuit_breaker_state set failure_count = 0, last_success_at = now(),
-  updated_at = now(), version = version + 1 where source_id = $1`);
-const rawFailPlain = q('raw_fail_plain', `update bench.plain set failure_count = failure_count + 1, last_failure_at = now(),
-  last_error = $2, updated_at = now(), version = version + 1 where source_id = $1`);
-const rawSuccessPlain = q('raw_success_plain', `update bench.plain set failure_count = 0, last_success_at = now(),
-  updated_at = now(), version = version + 1 where source_id = $1`);
+const rawSuccessPlain = q('raw_success_plain', `update bench.plain set failure_count = 0, streak_workers = '{}',
+  last_success_at = now(), updated_at = now(), version = version + 1 where source_id = $1`);
 // The SDK's call: the row comes back as a composite and is expanded outside the
 // call (`offset 0` keeps the function from being expanded once per column); a
 // function in FROM costs ≈ 30 µs more per call on PG 17 (function-scan set-up).

@@ -41,6 +41,34 @@ export async function statusCommand(sg: Scrapeguard): Promise<string> {
   );
 }
 
+/**
+ * Per worker, its share of failed runs across sources next to the other workers' share on
+ * the same sources: the worker that fails everywhere stands out (marked when its share is at
+ * least twice the others' and over 50%).
+ */
+export async function workersCommand(sg: Scrapeguard, recent = '24 hours'): Promise<string> {
+  const rows = await sg.health.workers({ recent });
+  if (rows.length === 0) return `no worker ran or failed in the last ${recent}`;
+  return fmt.table(
+    ['worker', 'runs', 'failed', `failure share ${recent}`, 'others, same sources', 'failed on', 'in streaks', 'last failure'],
+    rows.map((w) => {
+      const share = w.failure_share === null ? null : Number(w.failure_share);
+      const others = w.others_failure_share === null ? null : Number(w.others_failure_share);
+      const standsOut = share !== null && share >= 50 && (others === null || share >= 2 * others);
+      return [
+        w.worker === null ? fmt.dim('(no name)') : fmt.text(w.worker),
+        String(w.runs),
+        String(w.failed_runs),
+        fmt.share(share, standsOut),
+        fmt.pct(others),
+        `${w.failing_sources} of ${w.sources} sources`,
+        String(w.streak_sources),
+        fmt.time(w.last_failure_at),
+      ];
+    }),
+  );
+}
+
 /** An operator override; `actor` (who acts) is recorded in the transition. */
 export async function breakerCommand(
   sg: Scrapeguard,
@@ -62,7 +90,7 @@ export async function transitionsCommand(sg: Scrapeguard, ref: string | undefine
   if (source) names.set(source.id, source.name);
   else for (const s of await sg.transport.select('event_sources')) names.set(s.id, s.name);
   return fmt.table(
-    ['at', 'source', 'from → to', 'reason', 'open until', 'worker', 'actor'],
+    ['at', 'source', 'from → to', 'reason', 'open until', 'worker', 'streak workers', 'retry-after until', 'actor'],
     rows.map((t) => [
       fmt.time(t.at),
       fmt.text(names.get(t.source_id) ?? t.source_id),
@@ -70,6 +98,8 @@ export async function transitionsCommand(sg: Scrapeguard, ref: string | undefine
       t.reason,
       fmt.time(t.open_until),
       fmt.text(t.worker),
+      t.workers ? t.workers.map((w) => (w === null ? '(no name)' : fmt.text(w, 60))).join(', ') : '',
+      fmt.time(t.retry_after_until),
       fmt.text(t.actor),
     ]),
   );

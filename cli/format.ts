@@ -67,6 +67,17 @@ export function json(v: unknown): string {
   return text(JSON.stringify(v)); // JSON already escapes control characters; text() bounds the length
 }
 
+export function dim(s: string): string {
+  return pc.gray(s);
+}
+
+/** A failure share (percent); in red when it stands out from the other workers'. */
+export function share(v: number | null, standsOut: boolean): string {
+  if (v === null) return pc.gray('—');
+  const text = `${Math.round(v * 10) / 10}%`;
+  return standsOut ? pc.red(pc.bold(`${text} ◀`)) : text;
+}
+
 /** A success rate (percent, 0–100) over n runs, coloured by how healthy it is. */
 export function rate(v: number | null | undefined, n: number): string {
   if (v === null || v === undefined || n === 0) return pc.gray('—');

@@ -14,6 +14,7 @@ import {
   runsCommand,
   statusCommand,
   transitionsCommand,
+  workersCommand,
 } from './commands.js';
 import { localDatabaseUrl } from './local-database.js';
 import { migrateDatabase } from './migrate.js';
@@ -59,6 +60,10 @@ export function buildProgram(connect: () => Promise<Scrapeguard>, print: (s: str
 
   program.command('status').description('every source: breaker state, last run, success rate, p95 duration, coverage')
     .action(() => run((sg) => statusCommand(sg))());
+
+  program.command('workers').description('every worker: its share of failed runs across sources next to the other workers\' (who fails everywhere)')
+    .option('-r, --recent <interval>', "window of runs, a PostgreSQL interval ('6 hours', '7 days')", '24 hours')
+    .action((opts: { recent: string }) => run((sg) => workersCommand(sg, opts.recent))());
 
   const breaker = program.command('breaker').description('operator overrides of one source\'s breaker (recorded with --actor)');
   const actorOption = () => new Option('--actor <name>', 'who acts, recorded in the transition').default(defaultActor(), 'the OS user');

@@ -3,9 +3,12 @@
  *
  * It migrates a fresh database, loads seed.sql, then simulates twelve Macau event
  * sources scraped by several concurrent workers through the SDK — healthy, flaky,
- * recovering and dead sources, pages whose events change between scrapes — for eight
- * simulated hours (the shared scrapeguard clock jumps ten minutes per round), and
- * prints the fleet, the breaker transitions, and one event's history and earlier state.
+ * recovering and dead sources, a rate-limited site's Retry-After, one worker whose IP is
+ * banned everywhere, pages whose events change between scrapes — for eight simulated
+ * hours (the shared scrapeguard clock jumps ten minutes per round), and prints the fleet,
+ * the workers (the banned one's failure share stands out while the sources it fails on
+ * stay closed: every source needs two failing workers to open), the breaker transitions,
+ * and one event's history and earlier state.
  *
  * It runs on its own throwaway cluster (a temporary directory, fast non-durable settings)
  * or, with DATABASE_URL set, on a throwaway database created on that server; either is
@@ -19,12 +22,22 @@ import cliProgress from 'cli-progress';
 import pg from 'pg';
 import pc from 'picocolors';
 import { CircuitOpenError, createScrapeguard, type Scrapeguard } from '../sdk/index.js';
-import { historyCommand, statusCommand } from '../cli/commands.js';
+import { historyCommand, statusCommand, workersCommand } from '../cli/commands.js';
 import { table, time } from '../cli/format.js';
-import { applyShim, bootstrapCluster, migrate, withClient, withDatabase } from './lib/database.js';
+import { applyCurrent, applyShim, bootstrapCluster, migrate, withClient, withDatabase } from './lib/database.js';
 import { APP_USER, startCluster, stopCluster, SUPERUSER } from './lib/local-postgres.js';
 import { PROJECT_ROOT } from './lib/paths.js';
-import { demoSources, initialEvents, nextPage, sourceAnswers, type DemoEvent, type DemoSource } from './demo/fleet.js';
+import {
+  BAD_WORKER,
+  DEMO_QUORUM,
+  DEMO_RETRY_AFTER_S,
+  demoSources,
+  initialEvents,
+  nextPage,
+  sourceAnswers,
+  type DemoEvent,
+  type DemoSource,
+} from './demo/fleet.js';
 import { prng } from './lib/prng.js';
 
 const ROUNDS = 48; // × 10 simulated minutes = 8 hours
@@ -38,8 +51,11 @@ interface DemoTarget {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number) {
+  /** The site's Retry-After (seconds), which withCircuit records with the failure. */
+  readonly retryAfter?: number;
+  constructor(readonly status: number, retryAfter?: number) {
     super(`HTTP ${status}`);
+    if (retryAfter !== undefined) this.retryAfter = retryAfter;
   }
 }
 
@@ -60,6 +76,7 @@ async function prepareDatabase(): Promise<DemoTarget> {
       console.log(pc.dim(`throwaway database ${name} on the DATABASE_URL server`));
       await applyShim(url);
       await migrate(url, { quiet: true });
+      await applyCurrent(url); // the migration being developed, if any (as the tests apply it)
     } catch (err) {
       await remove();
       throw err;
@@ -76,6 +93,7 @@ async function prepareDatabase(): Promise<DemoTarget> {
     await applyShim(cluster.urlFor(DEMO_DATABASE, SUPERUSER));
     const url = cluster.urlFor(DEMO_DATABASE);
     await migrate(url, { quiet: true });
+    await applyCurrent(url); // the migration being developed, if any (as the tests apply it)
     return { url, remove };
   } catch (err) {
     await remove();
@@ -113,11 +131,14 @@ async function scrape(
         );
         run.log.debug('permit granted', { state: permit.state, probe: permit.probeId });
         await sleep(15 + Math.floor(rnd() * 60)); // the fetch
-        if (!sourceAnswers(source.profile, progress, rnd)) {
-          const status = source.profile === 'dead' ? 404 : rnd() < 0.5 ? 503 : 500;
+        const banned = worker === BAD_WORKER;
+        if (banned || !sourceAnswers(source.profile, progress, rnd)) {
+          // A banned IP gets 403 everywhere; a flaky site sometimes rate-limits with a Retry-After.
+          const r = rnd();
+          const status = banned ? 403 : source.profile === 'dead' ? 404 : r < 0.4 ? 503 : r < 0.75 ? 500 : 429;
           run.log.error('fetch failed', { url: source.baseUrl, status });
           await run.finish({ status: 'failed', errorCode: `HTTP_${status}`, errorMessage: `GET ${source.baseUrl}: HTTP ${status}` });
-          throw new HttpError(status);
+          throw new HttpError(status, status === 429 ? DEMO_RETRY_AFTER_S : undefined);
         }
         const page = nextPage(pages.get(source.id) ?? [], rnd);
         pages.set(source.id, page);
@@ -176,7 +197,12 @@ async function simulate(sg: Scrapeguard, db: pg.Pool, sources: DemoSource[]): Pr
   const totals = { runs: 0, ok: 0, failed: 0, denied: 0 };
   bar.start(ROUNDS, 0, { ...totals, clock: '', open: 0 });
   for (let round = 0; round < ROUNDS; round += 1) {
+    // Sources in a different order each round, so every worker meets every source.
     const queue = [...sources];
+    for (let i = queue.length - 1; i > 0; i -= 1) {
+      const j = Math.floor(rnd() * (i + 1));
+      [queue[i], queue[j]] = [queue[j] as DemoSource, queue[i] as DemoSource];
+    }
     await Promise.all(
       Array.from({ length: WORKERS }, async (_, w) => {
         for (let s = queue.shift(); s; s = queue.shift()) {
@@ -199,8 +225,32 @@ async function report(sg: Scrapeguard, db: pg.Pool, demoStart: string): Promise<
   console.log(`\n${pc.bold('Fleet')} (scrapeguard status)`);
   console.log(await statusCommand(sg));
 
-  const transitions = await db.query<{ at: string; source: string; from_state: string; to_state: string; reason: string; open_until: string | null; worker: string | null }>(
-    `select t.at, s.name as source, t.from_state, t.to_state, t.reason, t.open_until, t.worker
+  console.log(`\n${pc.bold('Workers')} (scrapeguard workers: each worker's failed runs next to the others' on the same sources)`);
+  console.log(await workersCommand(sg, '8 hours'));
+  const bad = (await sg.health.workers({ recent: '8 hours' })).find((w) => w.worker === BAD_WORKER);
+  const closed = await db.query<{ n: number; of: number }>(
+    `select count(*) filter (where b.state = 'closed')::int as n, count(*)::int as of
+       from public.circuit_breaker_state b
+      where exists (select from public.scraping_runs r
+                     where r.source_id = b.source_id and r.worker = $1 and r.status = 'failed')
+        and not exists (select from public.circuit_breaker_transitions t
+                         where t.source_id = b.source_id and t.reason = 'failure_threshold')`,
+    [BAD_WORKER],
+  );
+  if (bad) {
+    console.log(
+      `${pc.bold(BAD_WORKER)} failed ${bad.failed_runs} of its ${bad.runs} runs (${bad.failure_share ?? 0}%) on ` +
+        `${bad.failing_sources} of ${bad.sources} sources, where the other workers failed ${bad.others_failure_share ?? 0}%. ` +
+        `With min_failing_workers = ${DEMO_QUORUM}, ${closed.rows[0]?.n ?? 0} sources it failed on never opened at all.`,
+    );
+  }
+
+  const transitions = await db.query<{
+    at: string; source: string; from_state: string; to_state: string; reason: string; open_until: string | null;
+    worker: string | null; workers: (string | null)[] | null; retry_after_until: string | null;
+  }>(
+    `select t.at, s.name as source, t.from_state, t.to_state, t.reason, t.open_until, t.worker,
+            t.workers::text[] as workers, t.retry_after_until
        from public.circuit_breaker_transitions t join public.event_sources s on s.id = t.source_id
       where t.at >= $1 order by t.at, t.id`,
     [demoStart],
@@ -208,8 +258,17 @@ async function report(sg: Scrapeguard, db: pg.Pool, demoStart: string): Promise<
   console.log(`\n${pc.bold('Breaker transitions')} (${transitions.rowCount} in 8 simulated hours)`);
   console.log(
     table(
-      ['at', 'source', 'from → to', 'reason', 'open until', 'worker'],
-      transitions.rows.map((t) => [time(t.at), t.source, `${t.from_state} → ${t.to_state}`, t.reason, time(t.open_until), t.worker ?? '']),
+      ['at', 'source', 'from → to', 'reason', 'open until', 'worker', 'streak workers', 'retry-after until'],
+      transitions.rows.map((t) => [
+        time(t.at),
+        t.source,
+        `${t.from_state} → ${t.to_state}`,
+        t.reason,
+        time(t.open_until),
+        t.worker ?? '',
+        t.workers ? t.workers.map((w) => w ?? '(no name)').join(', ') : '',
+        time(t.retry_after_until),
+      ]),
     ),
   );
 
@@ -253,6 +312,8 @@ async function main(): Promise<void> {
     await withClient(target.url, (c) => c.query(seed));
     const sources = demoSources();
     await upsertSources(db, sources);
+    // One bad worker must not open a source for the whole fleet: two distinct failing workers.
+    for (const s of sources) await db.query('select public.configure_breaker($1, min_failing_workers => $2)', [s.id, DEMO_QUORUM]);
     const { rows } = await db.query<{ start: string }>(`select scrapeguard.reset_clock()::text as start`);
     const demoStart = rows[0]!.start;
     console.log(`${pc.bold('Simulating')} ${sources.length} sources × ${ROUNDS} rounds of 10 minutes with ${WORKERS} concurrent workers`);

@@ -4,6 +4,7 @@
  */
 import { CircuitOpenError, invalidArgument, ScrapeguardError } from './errors.js';
 import { errorMessageOf, storableMessage } from './log-entry.js';
+import { retryAfterInterval, retryAfterOfError, type RetryAfter } from './retry-after.js';
 import { storableWorker } from './runs.js';
 import type { FunctionRow, RowOf, Transport } from './transport.js';
 
@@ -30,7 +31,19 @@ function stateRow(row: FunctionRow<StateRowFunction> | null, fn: StateRowFunctio
   return row as BreakerStateRow;
 }
 
+export interface RecordFailureOptions {
+  /** Who failed: counted toward the source's quorum (min_failing_workers). At most 200 characters. */
+  worker?: string | null;
+  /**
+   * The site's Retry-After: seconds, or the time to come back. When this failure (or a
+   * later one of the same streak) opens the breaker, it stays open at least that long
+   * (capped by max_open_duration), for every worker.
+   */
+  retryAfter?: RetryAfter | null;
+}
+
 export interface WithCircuitOptions {
+  /** This worker's name: sent with the permit request and with a failure (the quorum counts it). */
   worker?: string;
   /**
    * Whether an error thrown by the scrape means the source is failing. Errors that
@@ -130,13 +143,38 @@ export class Breaker {
     return stateRow(await call, fn);
   }
 
-  /** The error text is made storable first (NUL removed, lone surrogates replaced, cut to 2000 characters). */
-  async recordFailure(sourceId: string, error?: string | null, probeId?: string | null): Promise<BreakerStateRow> {
+  /**
+   * The error text is made storable first (NUL removed, lone surrogates replaced, cut to
+   * 2000 characters). `options.worker` and `options.retryAfter` are sent only when given.
+   */
+  async recordFailure(
+    sourceId: string,
+    error?: string | null,
+    probeId?: string | null,
+    options: RecordFailureOptions = {},
+  ): Promise<BreakerStateRow> {
     requireSource(sourceId, 'breaker.recordFailure');
     const text = error == null ? null : storableMessage(errorMessageOf(error), ERROR_MAX_CHARS);
+    const worker = storableWorker(options.worker, 'breaker.recordFailure') ?? undefined;
+    const retryAfter = retryAfterInterval(options.retryAfter, 'breaker.recordFailure') ?? undefined;
     return this.stateCall(
       'record_failure',
-      this.transport.rpc('record_failure', { source_id: sourceId, error: text, probe_id: probeId ?? null }),
+      this.transport.rpc('record_failure', { source_id: sourceId, error: text, probe_id: probeId ?? null, worker, retry_after: retryAfter }),
+    );
+  }
+
+  /** record_failure with an interval already checked (withCircuit's, from the thrown error). */
+  private recordFailureOf(sourceId: string, error: unknown, probeId: string | null, worker: string | undefined): Promise<BreakerStateRow> {
+    const text = storableMessage(errorMessageOf(error), ERROR_MAX_CHARS);
+    return this.stateCall(
+      'record_failure',
+      this.transport.rpc('record_failure', {
+        source_id: sourceId,
+        error: text,
+        probe_id: probeId,
+        worker,
+        retry_after: retryAfterOfError(error) ?? undefined,
+      }),
     );
   }
 
@@ -164,9 +202,12 @@ export class Breaker {
    * nothing about the site (a half-open probe's lease then runs out and another worker
    * probes). Errors of recording the outcome itself never replace the scrape's result or
    * error: they go to `onBookkeepingError`. The error text recorded is made storable first.
+   * A failure is recorded with `options.worker` and the error's `retryAfter` (seconds or a
+   * Date: the site's Retry-After, honoured by the whole fleet when the breaker opens).
    */
   async withCircuit<T>(sourceId: string, fn: (permit: Permit) => Promise<T>, options: WithCircuitOptions = {}): Promise<T> {
     const permit = await this.acquire(sourceId, options.worker);
+    const worker = storableWorker(options.worker, 'breaker.withCircuit') ?? undefined;
     if (!permit.allowed) {
       throw new CircuitOpenError(sourceId, permit.state, permit.retryAt ? new Date(permit.retryAt) : null);
     }
@@ -188,7 +229,7 @@ export class Breaker {
     } catch (error) {
       if (isScrapeguardOwnError(error)) throw error;
       const isFailure = options.isFailure ?? (() => true);
-      if (isFailure(error)) await record(() => this.recordFailure(sourceId, errorMessageOf(error), permit.probeId));
+      if (isFailure(error)) await record(() => this.recordFailureOf(sourceId, error, permit.probeId, worker));
       else await record(() => this.recordSuccess(sourceId, permit.probeId));
       throw error;
     }

@@ -25,4 +25,5 @@ export const FUNCTION_RETURNS = {
   run_logs: { shape: 'rows', columns: 'declared' },
   set_change_context: { shape: 'void', columns: null },
   start_run: { shape: 'scalar', columns: null },
+  worker_health: { shape: 'rows', columns: 'declared' },
 } as const;

@@ -25,6 +25,7 @@ export type Database = {
           last_failure_at: string | null
           last_success_at: string | null
           max_open_duration: string
+          min_failing_workers: number
           open_duration: string
           open_until: string | null
           opened_count: number
@@ -32,9 +33,11 @@ export type Database = {
           probe_lease: string
           probe_lease_until: string | null
           probe_worker: string | null
+          retry_after_until: string | null
           source_id: string
           state: string
           state_changed_at: string
+          streak_workers: string[]
           updated_at: string
           version: number
         }
@@ -47,6 +50,7 @@ export type Database = {
           last_failure_at?: string | null
           last_success_at?: string | null
           max_open_duration?: string
+          min_failing_workers?: number
           open_duration?: string
           open_until?: string | null
           opened_count?: number
@@ -54,9 +58,11 @@ export type Database = {
           probe_lease?: string
           probe_lease_until?: string | null
           probe_worker?: string | null
+          retry_after_until?: string | null
           source_id: string
           state?: string
           state_changed_at?: string
+          streak_workers?: string[]
           updated_at?: string
           version?: number
         }
@@ -69,6 +75,7 @@ export type Database = {
           last_failure_at?: string | null
           last_success_at?: string | null
           max_open_duration?: string
+          min_failing_workers?: number
           open_duration?: string
           open_until?: string | null
           opened_count?: number
@@ -76,9 +83,11 @@ export type Database = {
           probe_lease?: string
           probe_lease_until?: string | null
           probe_worker?: string | null
+          retry_after_until?: string | null
           source_id?: string
           state?: string
           state_changed_at?: string
+          streak_workers?: string[]
           updated_at?: string
           version?: number
         }
@@ -102,10 +111,12 @@ export type Database = {
           opened_count: number
           probe_id: string | null
           reason: string
+          retry_after_until: string | null
           source_id: string
           to_state: string
           version: number
           worker: string | null
+          workers: string[] | null
         }
         Insert: {
           actor?: string | null
@@ -117,10 +128,12 @@ export type Database = {
           opened_count: number
           probe_id?: string | null
           reason: string
+          retry_after_until?: string | null
           source_id: string
           to_state: string
           version: number
           worker?: string | null
+          workers?: string[] | null
         }
         Update: {
           actor?: string | null
@@ -132,10 +145,12 @@ export type Database = {
           opened_count?: number
           probe_id?: string | null
           reason?: string
+          retry_after_until?: string | null
           source_id?: string
           to_state?: string
           version?: number
           worker?: string | null
+          workers?: string[] | null
         }
         Relationships: [
           {
@@ -510,6 +525,7 @@ export type Database = {
           failure_threshold?: number
           jitter?: number
           max_open_duration?: string
+          min_failing_workers?: number
           open_duration?: string
           probe_lease?: string
           source_id: string
@@ -523,6 +539,7 @@ export type Database = {
           last_failure_at: string | null
           last_success_at: string | null
           max_open_duration: string
+          min_failing_workers: number
           open_duration: string
           open_until: string | null
           opened_count: number
@@ -530,9 +547,11 @@ export type Database = {
           probe_lease: string
           probe_lease_until: string | null
           probe_worker: string | null
+          retry_after_until: string | null
           source_id: string
           state: string
           state_changed_at: string
+          streak_workers: string[]
           updated_at: string
           version: number
         }
@@ -699,6 +718,7 @@ export type Database = {
           last_failure_at: string | null
           last_success_at: string | null
           max_open_duration: string
+          min_failing_workers: number
           open_duration: string
           open_until: string | null
           opened_count: number
@@ -706,9 +726,11 @@ export type Database = {
           probe_lease: string
           probe_lease_until: string | null
           probe_worker: string | null
+          retry_after_until: string | null
           source_id: string
           state: string
           state_changed_at: string
+          streak_workers: string[]
           updated_at: string
           version: number
         }
@@ -724,7 +746,13 @@ export type Database = {
         Returns: Record<string, unknown>
       }
       record_failure: {
-        Args: { error?: string; probe_id?: string; source_id: string }
+        Args: {
+          error?: string
+          probe_id?: string
+          retry_after?: string
+          source_id: string
+          worker?: string
+        }
         Returns: {
           backoff_multiplier: number
           failure_count: number
@@ -734,6 +762,7 @@ export type Database = {
           last_failure_at: string | null
           last_success_at: string | null
           max_open_duration: string
+          min_failing_workers: number
           open_duration: string
           open_until: string | null
           opened_count: number
@@ -741,9 +770,11 @@ export type Database = {
           probe_lease: string
           probe_lease_until: string | null
           probe_worker: string | null
+          retry_after_until: string | null
           source_id: string
           state: string
           state_changed_at: string
+          streak_workers: string[]
           updated_at: string
           version: number
         }
@@ -765,6 +796,7 @@ export type Database = {
           last_failure_at: string | null
           last_success_at: string | null
           max_open_duration: string
+          min_failing_workers: number
           open_duration: string
           open_until: string | null
           opened_count: number
@@ -772,9 +804,11 @@ export type Database = {
           probe_lease: string
           probe_lease_until: string | null
           probe_worker: string | null
+          retry_after_until: string | null
           source_id: string
           state: string
           state_changed_at: string
+          streak_workers: string[]
           updated_at: string
           version: number
         }
@@ -796,6 +830,7 @@ export type Database = {
           last_failure_at: string | null
           last_success_at: string | null
           max_open_duration: string
+          min_failing_workers: number
           open_duration: string
           open_until: string | null
           opened_count: number
@@ -803,9 +838,11 @@ export type Database = {
           probe_lease: string
           probe_lease_until: string | null
           probe_worker: string | null
+          retry_after_until: string | null
           source_id: string
           state: string
           state_changed_at: string
+          streak_workers: string[]
           updated_at: string
           version: number
         }
@@ -840,6 +877,21 @@ export type Database = {
           worker?: string
         }
         Returns: string
+      }
+      worker_health: {
+        Args: { as_of?: string; recent?: string }
+        Returns: {
+          failed_runs: number
+          failing_sources: number
+          failure_share: number
+          last_failure_at: string
+          others_failure_share: number
+          others_runs: number
+          runs: number
+          sources: number
+          streak_sources: number
+          worker: string
+        }[]
       }
     }
     Enums: {

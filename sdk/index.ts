@@ -6,6 +6,7 @@ export {
   type BreakerState,
   type BreakerStateRow,
   type Permit,
+  type RecordFailureOptions,
   type WithCircuitOptions,
   isScrapeguardOwnError,
 } from './breaker.js';
@@ -26,8 +27,15 @@ export {
   type RunStatus,
   type StartRunOptions,
 } from './runs.js';
+export { RETRY_AFTER_MAX_SECONDS, type RetryAfter } from './retry-after.js';
 export { History, type EventRow, type RevisionOperation, type RevisionRow } from './history.js';
-export { Health, type FleetHealthOptions, type FleetHealthRow } from './health.js';
+export {
+  Health,
+  type FleetHealthOptions,
+  type FleetHealthRow,
+  type WorkerHealthOptions,
+  type WorkerHealthRow,
+} from './health.js';
 export { Logs, type RunLogLine, type RunLogPage, type RunLogsOptions } from './logs.js';
 export { Transitions, type RecentTransitionsOptions, type TransitionRow } from './transitions.js';
 export { TestClock, type ClockConnection, type ClockMoveOptions, type ClockReading } from './clock.js';

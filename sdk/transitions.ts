@@ -3,11 +3,16 @@ import type { BreakerState } from './breaker.js';
 import type { RowOf, Transport } from './transport.js';
 
 /** A row of public.circuit_breaker_transitions (its CHECKs keep both states to the five). */
-export type TransitionRow = Omit<RowOf<'circuit_breaker_transitions'>, 'from_state' | 'to_state' | 'reason' | 'actor'> & {
+export type TransitionRow = Omit<RowOf<'circuit_breaker_transitions'>, 'from_state' | 'to_state' | 'reason' | 'workers' | 'actor'> & {
   from_state: BreakerState;
   to_state: BreakerState;
   /** failure_threshold | open_expired | probe_lease_expired | probe_succeeded | probe_failed | forced_open | disabled | auto | reset */
   reason: string;
+  /**
+   * failure_threshold and probe_failed: the distinct workers of the streak that opened the
+   * breaker (null stands for failures reported without a worker); null otherwise.
+   */
+  workers: (string | null)[] | null;
   /** The operator behind forced_open/disabled/auto/reset; null for automatic transitions. */
   actor: string | null;
 };

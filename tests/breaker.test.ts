@@ -132,10 +132,16 @@ describe('notifications', () => {
         'closed>disabled:disabled',
         'disabled>closed:reset',
       ]);
-      expect(got[0]?.payload).toMatchObject({ source_id: source, open_until: '2026-10-02T01:00:00+00:00', probe_id: null });
+      expect(got[0]?.payload).toMatchObject({
+        source_id: source,
+        open_until: '2026-10-02T01:00:00+00:00',
+        probe_id: null,
+        workers: [null], // three failures without a worker: the anonymous one
+        retry_after_until: null,
+      });
       expect(got[1]?.payload.probe_id).toBe(probe.rows[0]?.probe_id);
       expect(Object.keys(got[0]?.payload ?? {}).sort()).toEqual(
-        ['at', 'from', 'open_until', 'probe_id', 'reason', 'source_id', 'to', 'version'].sort(),
+        ['at', 'from', 'open_until', 'probe_id', 'reason', 'retry_after_until', 'source_id', 'to', 'version', 'workers'].sort(),
       );
       for (const g of got) expect(JSON.stringify(g.payload).length).toBeLessThan(400);
       // One notification per transitions row.
@@ -143,6 +149,54 @@ describe('notifications', () => {
       expect(rows.rows[0].n).toBe(got.length);
     } finally {
       await c.query('select scrapeguard.reset_clock()');
+    }
+  });
+
+  test('an opening transition announces the streak\'s workers and the Retry-After; 16 long, escaped names still fit', async () => {
+    const source = await newSource('notify workers');
+    const ugly = await newSource('notify ugly workers');
+    const listener = await db.client();
+    const got: Record<string, unknown>[] = [];
+    listener.on('notification', (n) => {
+      const payload = JSON.parse(n.payload ?? '{}') as Record<string, unknown>;
+      if (payload.source_id === source || payload.source_id === ugly) got.push(payload);
+    });
+    await listener.query('listen scrapeguard_breaker');
+    await c.query(`select scrapeguard.freeze_clock('2026-10-03 00:00:00+00', force => true)`);
+    try {
+      await c.query('select public.configure_breaker($1, jitter => 0, min_failing_workers => 2)', [source]);
+      await c.query(`select public.record_failure($1, 'HTTP 429', worker => 'worker-3', retry_after => '3 hours')`, [source]);
+      await c.query(`select public.record_failure($1, 'HTTP 429', worker => 'worker-3')`, [source]);
+      await c.query(`select public.record_failure($1, 'HTTP 503', worker => 'worker-5')`, [source]);
+      // Sixteen workers whose 200-character names are control characters (6 bytes each once
+      // escaped in JSON): 19,200 bytes of names, over pg_notify's 8000-byte limit if sent whole.
+      await c.query('select public.configure_breaker($1, failure_threshold => 16, min_failing_workers => 16)', [ugly]);
+      for (let i = 0; i < 16; i += 1) {
+        const name = String.fromCharCode(1 + i).repeat(200);
+        await c.query('select public.record_failure($1, $2, worker => $3)', [ugly, 'x', name]);
+      }
+      const deadline = Date.now() + 3000;
+      while (got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(got[0]).toMatchObject({
+        reason: 'failure_threshold',
+        workers: ['worker-3', 'worker-5'],
+        retry_after_until: '2026-10-03T03:00:00+00:00',
+        open_until: '2026-10-03T03:00:00+00:00',
+      });
+      const uglyPayload = got[1] as { reason: string; workers: string[] };
+      expect(uglyPayload.reason).toBe('failure_threshold');
+      expect(uglyPayload.workers).toHaveLength(16);
+      expect(uglyPayload.workers.every((w, i) => w === String.fromCharCode(1 + i).repeat(50))).toBe(true);
+      expect(JSON.stringify(uglyPayload).length).toBeLessThan(8000);
+      // The transition row keeps the full names.
+      const t = await c.query<{ lengths: number[] }>(
+        `select array(select char_length(w) from unnest(workers) w) as lengths
+           from public.circuit_breaker_transitions where source_id = $1`,
+        [ugly],
+      );
+      expect(t.rows[0]?.lengths).toEqual(Array(16).fill(200));
+    } finally {
+      await c.query('select scrapeguard.reset_clock(force => true)');
     }
   });
 

@@ -44,6 +44,8 @@ begin
   update public.circuit_breaker_state s
      set state = v_target,
          failure_count = case when p_mode = 'auto' then 0 else s.failure_count end,
+         streak_workers = case when p_mode = 'auto' then '{}' else s.streak_workers end,
+         retry_after_until = case when p_mode = 'auto' then null else s.retry_after_until end,
          opened_count = 0, open_until = null,
          probe_id = null, probe_lease_until = null, probe_worker = null,
          state_changed_at = v_now, updated_at = v_now, version = s.version + 1

@@ -29,7 +29,8 @@ begin
     v_now := coalesce(v_now, scrapeguard.clock());
     if r.state in ('closed', 'disabled', 'forced_open') then
       update public.circuit_breaker_state s
-         set failure_count = 0, last_success_at = v_now, updated_at = v_now, version = s.version + 1
+         set failure_count = 0, streak_workers = '{}', retry_after_until = null,
+             last_success_at = v_now, updated_at = v_now, version = s.version + 1
        where s.source_id = p_source_id and s.state in ('closed', 'disabled', 'forced_open') and s.failure_count > 0
       returning s.* into r;
       if found then
@@ -40,7 +41,7 @@ begin
       -- read is the one the UPDATE below replaces if it matches.
       v_probe_worker := r.probe_worker;
       update public.circuit_breaker_state s
-         set state = 'closed', failure_count = 0, opened_count = 0,
+         set state = 'closed', failure_count = 0, opened_count = 0, streak_workers = '{}', retry_after_until = null,
              probe_id = null, probe_lease_until = null, probe_worker = null,
              last_success_at = v_now, state_changed_at = v_now, updated_at = v_now, version = s.version + 1
        where s.source_id = p_source_id and s.state = 'half_open' and s.probe_id = p_probe_id

@@ -28,6 +28,7 @@ begin
   v_now := scrapeguard.clock();
   update public.circuit_breaker_state s
      set state = 'closed', failure_count = 0, opened_count = 0, open_until = null,
+         streak_workers = '{}', retry_after_until = null,
          probe_id = null, probe_lease_until = null, probe_worker = null,
          state_changed_at = case when s.state <> 'closed' then v_now else s.state_changed_at end,
          updated_at = v_now, version = s.version + 1

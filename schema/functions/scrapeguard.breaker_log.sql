@@ -5,18 +5,36 @@ CREATE OR REPLACE FUNCTION scrapeguard.breaker_log(p_row public.circuit_breaker_
  LANGUAGE plpgsql
  SET search_path TO ''
 AS $function$
+declare
+  v_opens boolean := p_reason in ('failure_threshold', 'probe_failed');
+  v_workers text[];
+  v_retry_until timestamptz;
 begin
+  if v_opens then
+    v_workers := p_row.streak_workers;
+    -- A Retry-After already past when the breaker opened held nothing: not recorded.
+    if p_row.retry_after_until > p_row.updated_at then
+      v_retry_until := p_row.retry_after_until;
+    end if;
+  end if;
   insert into public.circuit_breaker_transitions
-    (source_id, from_state, to_state, reason, failure_count, opened_count, open_until, probe_id, worker, version, at)
+    (source_id, from_state, to_state, reason, failure_count, opened_count, open_until, probe_id, worker,
+     workers, retry_after_until, version, at)
   values
     (p_row.source_id, p_from, p_row.state, p_reason, p_row.failure_count, p_row.opened_count, p_row.open_until,
-     p_probe_id, p_worker, p_row.version, p_row.updated_at);
-  -- Small payload (well under pg_notify's 8000-byte limit); readers fetch the row if they need more.
+     p_probe_id, p_worker, v_workers, v_retry_until, p_row.version, p_row.updated_at);
+  -- Small payload (pg_notify takes at most 8000 bytes): worker names cut to 50
+  -- characters, so 16 of them stay under 5000 bytes even when every character is
+  -- escaped; readers fetch the row for the full names.
   perform pg_catalog.pg_notify('scrapeguard_breaker', pg_catalog.json_build_object(
     'source_id', p_row.source_id, 'from', p_from, 'to', p_row.state, 'reason', p_reason,
-    'open_until', p_row.open_until, 'probe_id', p_probe_id, 'version', p_row.version, 'at', p_row.updated_at)::text);
+    'open_until', p_row.open_until, 'probe_id', p_probe_id,
+    'workers', (select pg_catalog.array_agg(pg_catalog.left(w.name, 50) order by w.ord)
+                  from pg_catalog.unnest(v_workers) with ordinality as w(name, ord)),
+    'retry_after_until', v_retry_until,
+    'version', p_row.version, 'at', p_row.updated_at)::text);
 end
 $function$;
 comment on function scrapeguard.breaker_log(public.circuit_breaker_state,text,text,uuid,text) is
-  'Records a breaker transition: a circuit_breaker_transitions row and a notification on channel scrapeguard_breaker.';
+  'Records a breaker transition: a circuit_breaker_transitions row and a notification on channel scrapeguard_breaker. Opening transitions name the streak''s workers and the Retry-After they honoured.';
 grant execute on function scrapeguard.breaker_log(public.circuit_breaker_state,text,text,uuid,text) to service_role;

@@ -21,11 +21,15 @@ create table public.circuit_breaker_state (
   version bigint default 0 not null,
   state_changed_at timestamp with time zone default scrapeguard.clock() not null,
   updated_at timestamp with time zone default scrapeguard.clock() not null,
+  min_failing_workers scrapeguard.breaker_quorum default 1 not null,
+  streak_workers scrapeguard.breaker_workers default '{}'::text[] not null,
+  retry_after_until timestamp with time zone,
   constraint circuit_breaker_state_max_open_duration_check CHECK (((max_open_duration)::interval >= (open_duration)::interval)),
   constraint circuit_breaker_state_open_until_check CHECK ((((state)::text = 'open'::text) = (open_until IS NOT NULL))),
   constraint circuit_breaker_state_opened_count_check CHECK ((((state)::text = ANY (ARRAY['open'::text, 'half_open'::text])) = ((opened_count)::integer >= 1))),
   constraint circuit_breaker_state_pkey PRIMARY KEY (source_id),
   constraint circuit_breaker_state_probe_check CHECK (((((state)::text = 'half_open'::text) = (probe_id IS NOT NULL)) AND ((probe_id IS NULL) = (probe_lease_until IS NULL)) AND ((probe_worker IS NULL) OR (probe_id IS NOT NULL)))),
+  constraint circuit_breaker_state_streak_check CHECK (((((failure_count)::integer = 0) = (cardinality((streak_workers)::text[]) = 0)) AND (cardinality((streak_workers)::text[]) <= (failure_count)::integer) AND ((retry_after_until IS NULL) OR ((failure_count)::integer > 0)))),
   constraint circuit_breaker_state_source_id_fkey FOREIGN KEY (source_id) REFERENCES public.event_sources(id) ON DELETE CASCADE
 );
 
@@ -69,5 +73,11 @@ comment on column public.circuit_breaker_state.probe_lease is
   'How long a half-open probe may take before another worker may probe instead (default 5 minutes).';
 comment on column public.circuit_breaker_state.version is
   'Incremented by every write of the row; orders the writes of one breaker.';
+comment on column public.circuit_breaker_state.min_failing_workers is
+  'Quorum: the breaker opens only when failure_threshold is reached and the streak''s failures came from at least this many distinct workers (1–16, default 1). A failed probe re-opens whatever the quorum.';
+comment on column public.circuit_breaker_state.streak_workers is
+  'The distinct workers of the current streak of failures (the ones counted in failure_count), in the order they first failed, at most 16; null stands for failures reported without a worker. Emptied with failure_count.';
+comment on column public.circuit_breaker_state.retry_after_until is
+  'The latest time a failure of the current streak was asked by the site to stay away until (its Retry-After): the next open lasts at least until then, capped by max_open_duration. Forgotten with the streak.';
 
 alter publication supabase_realtime add table public.circuit_breaker_state;

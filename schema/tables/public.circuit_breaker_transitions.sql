@@ -14,6 +14,8 @@ create table public.circuit_breaker_transitions (
   version bigint not null,
   at timestamp with time zone default scrapeguard.clock() not null,
   actor text,
+  workers scrapeguard.breaker_workers,
+  retry_after_until timestamp with time zone,
   constraint circuit_breaker_transitions_actor_check CHECK (((actor IS NULL) OR ((reason = ANY (ARRAY['forced_open'::text, 'disabled'::text, 'auto'::text, 'reset'::text])) AND ((char_length(actor) >= 1) AND (char_length(actor) <= 200))))),
   constraint circuit_breaker_transitions_open_until_check CHECK ((((to_state)::text = 'open'::text) = (open_until IS NOT NULL))),
   constraint circuit_breaker_transitions_pkey PRIMARY KEY (id),
@@ -30,6 +32,7 @@ CASE reason
     WHEN 'reset'::text THEN ((to_state)::text = 'closed'::text)
     ELSE false
 END),
+  constraint circuit_breaker_transitions_streak_check CHECK ((((workers IS NULL) AND (retry_after_until IS NULL)) OR ((reason = ANY (ARRAY['failure_threshold'::text, 'probe_failed'::text])) AND ((workers IS NULL) OR (cardinality((workers)::text[]) >= 1)) AND ((retry_after_until IS NULL) OR (retry_after_until > at))))),
   constraint circuit_breaker_transitions_version_check CHECK ((version >= 1)),
   constraint circuit_breaker_transitions_source_id_fkey FOREIGN KEY (source_id) REFERENCES public.event_sources(id) ON DELETE CASCADE
 );
@@ -51,6 +54,10 @@ comment on table public.circuit_breaker_transitions is
 comment on column public.circuit_breaker_transitions.reason is
   'failure_threshold | open_expired | probe_lease_expired | probe_succeeded | probe_failed | forced_open | disabled | auto | reset.';
 comment on column public.circuit_breaker_transitions.worker is
-  'acquire_permit''s worker for probe grants; otherwise the transaction setting scrapeguard.worker, if the caller set it.';
+  'acquire_permit''s worker for probe grants; the failing worker for failure_threshold (record_failure''s worker) and probe_failed (the probe''s); otherwise the transaction setting scrapeguard.worker, if the caller set it.';
 comment on column public.circuit_breaker_transitions.actor is
   'The operator behind force_breaker/reset_breaker: their actor argument, else set_change_context''s actor, the JWT''s sub or the role in effect. Null for automatic transitions.';
+comment on column public.circuit_breaker_transitions.workers is
+  'For failure_threshold and probe_failed: the distinct workers of the streak that opened the breaker (null stands for failures reported without a worker). Null for other transitions.';
+comment on column public.circuit_breaker_transitions.retry_after_until is
+  'For failure_threshold and probe_failed: the time the site asked to be left alone until (Retry-After), when it was still ahead; open_until is at least this, capped by max_open_duration.';

@@ -96,6 +96,17 @@ export function nextPage(page: DemoEvent[], rnd: () => number): DemoEvent[] {
 }
 
 /** Whether the source answers this scrape. `progress` is 0 at the start of the demo, 1 at its end. */
+/**
+ * The fleet's one broken worker: its proxy's IP is banned, so every site answers it 403.
+ * Every source is configured with a quorum of two failing workers, so it cannot open a
+ * breaker alone, and worker_health shows it failing everywhere.
+ */
+export const BAD_WORKER = 'worker-6';
+/** Distinct workers whose failures a streak needs before a demo source's breaker opens. */
+export const DEMO_QUORUM = 2;
+/** What a rate-limited site asks for in its Retry-After (seconds). */
+export const DEMO_RETRY_AFTER_S = 2 * 3600;
+
 export function sourceAnswers(profile: Profile, progress: number, rnd: () => number): boolean {
   switch (profile) {
     case 'healthy':

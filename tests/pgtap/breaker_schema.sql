@@ -2,7 +2,7 @@
 -- realtime publication; who may read and call what.
 begin;
 set local search_path = public, extensions;
-select plan(68);
+select plan(71);
 
 -- ---- tables and columns -------------------------------------------------------------
 select has_table('public', 'circuit_breaker_state', 'circuit_breaker_state exists');
@@ -30,6 +30,9 @@ select col_type_is('public', 'circuit_breaker_state', 'backoff_multiplier', 'scr
 select col_type_is('public', 'circuit_breaker_state', 'max_open_duration', 'scrapeguard', 'breaker_duration', 'max_open_duration setting');
 select col_type_is('public', 'circuit_breaker_state', 'jitter', 'scrapeguard', 'breaker_jitter', 'jitter setting');
 select col_type_is('public', 'circuit_breaker_state', 'probe_lease', 'scrapeguard', 'breaker_lease', 'probe_lease setting');
+select col_type_is('public', 'circuit_breaker_state', 'min_failing_workers', 'scrapeguard', 'breaker_quorum', 'min_failing_workers setting');
+select col_type_is('public', 'circuit_breaker_state', 'streak_workers', 'scrapeguard', 'breaker_workers', 'streak_workers: bounded list of names');
+select col_type_is('public', 'circuit_breaker_state', 'retry_after_until', 'timestamp with time zone', 'retry_after_until: timestamptz');
 select col_type_is('public', 'circuit_breaker_state', 'updated_at', 'timestamp with time zone', 'updated_at: timestamptz');
 select is(
   (select count(*)::int from information_schema.columns
@@ -37,7 +40,7 @@ select is(
   0, 'no JSON columns: every piece of state has its own column');
 select columns_are('public', 'circuit_breaker_transitions',
   array['id', 'source_id', 'from_state', 'to_state', 'reason', 'failure_count', 'opened_count', 'open_until',
-        'probe_id', 'worker', 'version', 'at', 'actor'],
+        'probe_id', 'worker', 'version', 'at', 'actor', 'workers', 'retry_after_until'],
   'transitions columns');
 
 -- ---- index for "recent transitions of one source" -------------------------------
@@ -104,10 +107,11 @@ select is(
   (select pg_get_function_arguments('public.record_success(uuid, uuid)'::regprocedure)),
   'source_id uuid, probe_id uuid DEFAULT NULL::uuid', 'record_success argument names and default');
 select is(
-  (select pg_get_function_arguments('public.record_failure(uuid, text, uuid)'::regprocedure)),
-  'source_id uuid, error text DEFAULT NULL::text, probe_id uuid DEFAULT NULL::uuid', 'record_failure argument names and defaults');
+  (select pg_get_function_arguments('public.record_failure(uuid, text, uuid, text, interval)'::regprocedure)),
+  'source_id uuid, error text DEFAULT NULL::text, probe_id uuid DEFAULT NULL::uuid, worker text DEFAULT NULL::text, retry_after interval DEFAULT NULL::interval',
+  'record_failure argument names and defaults (the first three in their old positions)');
 select function_returns('public', 'record_success', array['uuid', 'uuid'], 'circuit_breaker_state', 'record_success returns the breaker row');
-select function_returns('public', 'record_failure', array['uuid', 'text', 'uuid'], 'circuit_breaker_state', 'record_failure returns the breaker row');
+select function_returns('public', 'record_failure', array['uuid', 'text', 'uuid', 'text', 'interval'], 'circuit_breaker_state', 'record_failure returns the breaker row');
 select function_returns('public', 'force_breaker', array['uuid', 'text', 'text'], 'circuit_breaker_state', 'force_breaker(source_id, mode, actor)');
 select function_returns('public', 'reset_breaker', array['uuid', 'text'], 'circuit_breaker_state', 'reset_breaker(source_id, actor)');
 
@@ -116,7 +120,7 @@ create temp table breaker_functions as
    where (p.pronamespace = 'public'::regnamespace
           and p.proname in ('acquire_permit', 'record_success', 'record_failure', 'force_breaker', 'reset_breaker', 'configure_breaker'))
       or (p.pronamespace = 'scrapeguard'::regnamespace and p.proname like 'breaker\_%');
-select is((select count(*)::int from breaker_functions), 12, 'six RPCs and six internal helpers');
+select is((select count(*)::int from breaker_functions), 13, 'six RPCs and seven internal helpers');
 select is(
   (select array_agg(f::text order by f::text) from breaker_functions where has_function_privilege('anon', f, 'EXECUTE')),
   null, 'anon may execute none of them');

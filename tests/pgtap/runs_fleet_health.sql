@@ -12,9 +12,10 @@ insert into public.event_sources (id, name, base_url) values
   ('f1000000-0000-0000-0000-00000000000c', 'gamma', 'https://gamma');
 
 -- alpha's breaker is open; gamma's closed with one failure; beta has no breaker row yet.
-insert into public.circuit_breaker_state (source_id, state, failure_count, opened_count, open_until)
-values ('f1000000-0000-0000-0000-00000000000a', 'open', 3, 1, '2026-04-10 13:00+00'),
-       ('f1000000-0000-0000-0000-00000000000c', 'closed', 1, 0, null);
+-- (A streak's failures name their workers: here the anonymous one, null.)
+insert into public.circuit_breaker_state (source_id, state, failure_count, opened_count, open_until, streak_workers)
+values ('f1000000-0000-0000-0000-00000000000a', 'open', 3, 1, '2026-04-10 13:00+00', '{NULL}'),
+       ('f1000000-0000-0000-0000-00000000000c', 'closed', 1, 0, null, '{NULL}');
 
 -- alpha's runs (duration = finished - started):
 --   r1 04-08 10:00 succeeded 10 s cov 90   (older than 24 h)

@@ -44,7 +44,7 @@ create temp table matrix_functions on commit drop as
   select p.oid::regprocedure as fn, p.proname::text as name,
          format('select %s(%s)', p.oid::regproc,
                 (select string_agg('null', ', ') from generate_series(1, p.pronargs - p.pronargdefaults))) as null_call,
-         p.proname in ('event_history', 'event_as_of', 'events_as_of', 'fleet_health') as is_read
+         p.proname in ('event_history', 'event_as_of', 'events_as_of', 'fleet_health', 'worker_health') as is_read
     from pg_catalog.pg_proc p
    where p.pronamespace = 'public'::regnamespace and p.prokind = 'f'
      and p.proname not in (select name from app_objects)
@@ -56,7 +56,7 @@ select plan(
   + (select count(*)::int from matrix_tables) * (1 + 16 + 3)
   + (select count(*)::int from matrix_tables where relkind <> 'v') * 3
   + (select count(*)::int from matrix_functions) * 4
-  + 4
+  + 7
 );
 
 select ok((select count(*) from matrix_tables) >= 5, 'the matrix covers the scrapeguard tables');
@@ -105,6 +105,7 @@ select throws_ok(format('update %s set %I = %I', tbl, some_column, some_column),
 select throws_ok(format('delete from %s', tbl), '42501', null, format('authenticated × %s × delete', name)) from matrix_tables;
 select is_empty('select * from public.event_history(''9a1d3f7e-0000-4000-8000-0000000000e1'')',
                 'authenticated × event_history sees no revision');
+select is_empty('select * from public.worker_health()', 'authenticated × worker_health sees no worker');
 reset role;
 
 -- authenticated admin: reads everything, writes nothing.
@@ -118,6 +119,7 @@ select throws_ok(format('delete from %s', tbl), '42501', null, format('admin × 
 select isnt_empty('select * from public.event_history(''9a1d3f7e-0000-4000-8000-0000000000e1'')',
                   'admin × event_history sees the revisions');
 select isnt_empty('select * from public.fleet_health()', 'admin × fleet_health sees the sources');
+select isnt_empty('select * from public.worker_health()', 'admin × worker_health sees the workers');
 reset role;
 
 -- service_role: everything (writes checked with statements that touch no row, so the
@@ -133,6 +135,7 @@ select lives_ok(format('update %s set %I = %I where false', tbl, some_column, so
 select lives_ok(format('delete from %s where false', tbl), format('service_role × %s × delete', name)) from matrix_tables;
 select isnt_empty('select * from public.event_history(''9a1d3f7e-0000-4000-8000-0000000000e1'')',
                   'service_role × event_history sees the revisions');
+select isnt_empty('select * from public.worker_health()', 'service_role × worker_health sees the workers');
 reset role;
 
 -- Functions: anon may execute none; authenticated only the read functions; service_role all.

@@ -161,6 +161,50 @@ describe('scrapeguard CLI', () => {
     await expect(cli('transitions', 'No Such Source')).rejects.toThrow(/no event source "No Such Source"/);
   });
 
+  test('workers: the worker failing everywhere stands out while its sources stay closed; transitions name the streak', async () => {
+    const names = ['Quorum Gallery', 'Quorum Museum', 'Quorum Theatre'];
+    const sources: string[] = [];
+    for (const name of names) {
+      const id = await f.createSource(name);
+      sources.push(id);
+      await f.admin.query('select public.configure_breaker($1, min_failing_workers => 2)', [id]);
+      // cli-bad-worker (a banned IP) fails every run and every call; the others succeed.
+      for (let i = 0; i < 3; i += 1) {
+        const bad = await f.sg.runs.start({ sourceId: id, engine: 'api', worker: 'cli-bad-worker' }, { intervalMs: 0 });
+        await bad.finish({ status: 'failed', errorCode: 'HTTP_403', errorMessage: 'HTTP 403' });
+        await f.sg.breaker.recordFailure(id, 'HTTP 403', null, { worker: 'cli-bad-worker' });
+      }
+      for (const good of ['cli-good-1', 'cli-good-1', 'cli-good-2']) {
+        const run = await f.sg.runs.start({ sourceId: id, engine: 'api', worker: good }, { intervalMs: 0 });
+        await run.finish({ status: 'succeeded' });
+      }
+      await f.sg.breaker.recordFailure(id, 'HTTP 403', null, { worker: 'cli-bad-worker' });
+    }
+
+    const workers = await cli('workers');
+    // bad: 9 runs, all failed; the others on the same sources: 0 of 9 failed.
+    expect(workers).toMatch(/cli-bad-worker\s*│\s*9\s*│\s*9\s*│\s*100% ◀\s*│\s*0%\s*│\s*3 of 3 sources\s*│\s*3\s*│/);
+    // good-1: 6 runs, none failed; the others on its sources: 9 of 12 failed (all bad's).
+    expect(workers).toMatch(/cli-good-1\s*│\s*6\s*│\s*0\s*│\s*0%\s*│\s*75%\s*│\s*0 of 3 sources\s*│\s*0\s*│/);
+    expect(workers).not.toMatch(/cli-good-1.*◀/);
+    expect(workers.indexOf('cli-bad-worker')).toBeLessThan(workers.indexOf('cli-good-1'));
+    // Its sources stayed closed: four failures each, one worker, quorum 2.
+    const status = await cli('status');
+    for (const name of names) expect(status).toMatch(new RegExp(`${name}\\s*│\\s*closed\\s*│\\s*4\\s*│`));
+
+    // A second worker's failure, with the site's Retry-After, opens one of them.
+    await f.sg.breaker.recordFailure(sources[0]!, 'HTTP 429', null, { worker: 'cli-good-2', retryAfter: 2 * 3600 });
+    const transitions = await cli('transitions', 'Quorum Gallery');
+    expect(transitions).toMatch(/closed → open.*failure_threshold.*cli-good-2.*cli-bad-worker, cli-good-2/);
+    const [t] = await f.admin.query<{ open_until: Date; retry_after_until: Date; at: Date }>(
+      'select open_until, retry_after_until, at from public.circuit_breaker_transitions where source_id = $1',
+      [sources[0]],
+    ).then((r) => r.rows);
+    expect(t!.retry_after_until.getTime() - t!.at.getTime()).toBe(2 * 3600 * 1000);
+    expect(t!.open_until.getTime()).toBeGreaterThanOrEqual(t!.retry_after_until.getTime());
+    await expect(cli('workers', '--recent', 'soon')).rejects.toThrow(/interval/);
+  });
+
   test('clock: freeze, advance, reset; never back behind recorded times unless --force', async () => {
     expect(await cli('clock', 'freeze', '2032-01-01T00:00:00Z')).toBe('scrapeguard clock: 2032-01-01 00:00:00Z (frozen)');
     expect(await cli('clock', 'advance', '90 minutes')).toBe('scrapeguard clock: 2032-01-01 01:30:00Z (frozen)');

@@ -58,6 +58,18 @@ describe('supabase-js transport (contract test against a PostgREST stand-in)', (
     expect(req?.headers.authorization).toBe(`Bearer ${serviceKey}`);
   });
 
+  test('a failure\'s worker and Retry-After travel as named arguments (the interval as text)', async () => {
+    const source = await f.createSource('Contract Quorum Source');
+    standIn.requests.length = 0;
+    const row = await viaSupabase.breaker.recordFailure(source, 'HTTP 429', null, { worker: 'worker-3', retryAfter: 90 });
+    expect(standIn.requests[0]).toMatchObject({
+      path: '/rpc/record_failure',
+      body: { source_id: source, error: 'HTTP 429', probe_id: null, worker: 'worker-3', retry_after: '90 seconds' },
+    });
+    expect(row).toMatchObject({ failure_count: 1, streak_workers: ['worker-3'] });
+    expect(row.retry_after_until).not.toBeNull();
+  });
+
   test('a permit check reads the state row with an eq filter, then asks acquire_permit when not closed', async () => {
     const source = await f.createSource('Contract Permit');
     for (let i = 0; i < 3; i += 1) await f.sg.breaker.recordFailure(source, 'down');
