@@ -275,6 +275,9 @@ declare
   v_done_idx integer[];
   v_done_ids uuid[];
   v_lost integer[];
+  v_stale uuid[];
+  v_stale_idx integer[];
+  v_stale_ids uuid[];
   v_state_code text;
   v_message text;
   v_i integer;
@@ -419,21 +422,33 @@ begin
     perform pg_catalog.set_config('scrapeguard.actor', p_actor, true);
   end if;
 
-  -- Known keys: their events (a key whose event the app deleted is new again).
-  select pg_catalog.array_agg(t.ord::integer), pg_catalog.array_agg(m.event_id)
-    into v_idx, v_ids
+  -- Known keys: their events. A key whose event the app deleted is new again: its
+  -- stale row is replaced in the same subtransaction as the new event. (A mapping row
+  -- and its event are committed together, so one snapshot sees both or neither.)
+  select pg_catalog.array_agg(t.ord::integer) filter (where e.id is not null),
+         pg_catalog.array_agg(m.event_id) filter (where e.id is not null),
+         pg_catalog.array_agg(t.ord::integer) filter (where e.id is null),
+         pg_catalog.array_agg(m.event_id) filter (where e.id is null)
+    into v_idx, v_ids, v_stale_idx, v_stale_ids
     from rows from (pg_catalog.unnest(v_keys), pg_catalog.unnest(v_state)) with ordinality as t (key, state, ord)
     join public.event_source_keys m on m.source_id = v_run.source_id and m.key = t.key
-   where t.state is null
-     and exists (select from public.events e where e.id = m.event_id);
+    left join public.events e on e.id = m.event_id
+   where t.state is null;
   for v_i in 1 .. coalesce(pg_catalog.cardinality(v_idx), 0) loop
     v_event_ids[v_idx[v_i]] := v_ids[v_i];
+  end loop;
+  v_stale := pg_catalog.array_fill(null::uuid, array[greatest(v_n, 1)]);
+  for v_i in 1 .. coalesce(pg_catalog.cardinality(v_stale_idx), 0) loop
+    v_stale[v_stale_idx[v_i]] := v_stale_ids[v_i];
   end loop;
 
   -- New keys, one INSERT per group. The key is claimed first (its mapping row, with a
   -- fresh event id, in key order so that concurrent batches wait for each other instead
-  -- of deadlocking); a key another transaction claimed meanwhile is left for the
-  -- update pass below; the same statement inserts the events of the keys it claimed.
+  -- of deadlocking); a key another transaction claimed meanwhile (ON CONFLICT waits for
+  -- it to commit) is left for the update pass below; the same statement inserts the
+  -- events of the keys it claimed. Never ON CONFLICT DO UPDATE with a look at events:
+  -- its subquery would read the statement's snapshot, older than the conflicting row,
+  -- and take a key claimed a moment ago for a stale one.
   for g in
     select t.cols, pg_catalog.array_agg(t.ord::integer order by k.key) as idx
       from rows from (pg_catalog.unnest(v_cols), pg_catalog.unnest(v_state), pg_catalog.unnest(v_event_ids)) with ordinality as t (cols, state, event_id, ord)
@@ -448,9 +463,7 @@ begin
         select $1, k.key, pg_catalog.gen_random_uuid(), $2, $2
           from pg_catalog.unnest($3::text[]) as k (key)
          order by k.key
-        on conflict (source_id, key) do update
-          set event_id = excluded.event_id, first_seen_at = excluded.first_seen_at, last_seen_at = excluded.last_seen_at
-          where not exists (select from public.events e where e.id = m.event_id)
+        on conflict (source_id, key) do nothing
         returning m.key, m.event_id
       ),
       inserted as (
@@ -476,6 +489,12 @@ begin
       v_hi := v_stack[pg_catalog.cardinality(v_stack)];
       v_stack := v_stack[1 : pg_catalog.cardinality(v_stack) - 2];
       begin
+        -- Stale rows of keys whose event the app deleted (only if still stale: a
+        -- concurrent ingest may have replaced one already).
+        delete from public.event_source_keys m
+         using pg_catalog.unnest(g.idx[v_lo : v_hi]) as i (i)
+         where v_stale[i.i] is not null
+           and m.source_id = v_run.source_id and m.key = v_keys[i.i] and m.event_id = v_stale[i.i];
         execute v_insert_sql into v_done_idx, v_done_ids
           using v_run.source_id, v_now,
                 array(select v_keys[i] from pg_catalog.unnest(g.idx[v_lo : v_hi]) as i),

@@ -27,6 +27,16 @@ export {
   type StartRunOptions,
 } from './runs.js';
 export { History, type EventRow, type RevisionRow } from './history.js';
+export {
+  ingestEvents,
+  INGEST_MAX_BATCH,
+  RUN_ID_HEADER,
+  runHeaders,
+  type IngestItem,
+  type IngestItemError,
+  type IngestOptions,
+  type IngestResult,
+} from './ingest.js';
 export { Health, type FleetHealthOptions, type FleetHealthRow } from './health.js';
 export { Logs, type RunLogLine, type RunLogPage, type RunLogsOptions } from './logs.js';
 export { Transitions, type RecentTransitionsOptions, type TransitionRow } from './transitions.js';

@@ -5,6 +5,7 @@
  */
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { ScrapeguardError, toConnectionLostError, toScrapeguardError } from '../errors.js';
+import { RUN_ID_HEADER } from '../ingest.js';
 import type { ChangeContext, ChangeContextScope, ReturnShape, RpcArgs, SelectOptions, Transport } from '../transport.js';
 
 interface PostgrestErrorLike {
@@ -38,7 +39,13 @@ export class SupabaseTransport implements Transport {
   constructor(private readonly client: SupabaseLike) {}
 
   async rpc<T>(fn: string, args: RpcArgs, shape: ReturnShape): Promise<T> {
-    const { data, error, status } = await this.client.rpc(fn, args);
+    let request = this.client.rpc(fn, args);
+    // A call about a run carries the run's header, so what the call writes to events is
+    // attributed to it even without a change context (the revision triggers read it).
+    if (typeof args.run_id === 'string' && typeof request.setHeader === 'function') {
+      request = request.setHeader(RUN_ID_HEADER, args.run_id);
+    }
+    const { data, error, status } = await request;
     if (error) throw mapError(error, status, true);
     if (shape === 'rows') return (data ?? []) as T;
     return (data ?? null) as T;
@@ -57,7 +64,8 @@ export class SupabaseTransport implements Transport {
   withChangeContext<T>(_context: ChangeContext, _fn: (tx: ChangeContextScope) => Promise<T>): Promise<T> {
     return Promise.reject(
       new ScrapeguardError({
-        message: 'change contexts need one transaction across calls; use the pg transport for writes to events',
+        message:
+          'change contexts need one transaction across calls; with supabase-js use run.ingest(), or send the header x-scrapeguard-run-id (run.headers) with your writes to events',
       }),
     );
   }
