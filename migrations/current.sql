@@ -254,6 +254,7 @@ declare
   v_errors jsonb := '[]';
   -- Catalog
   v_writable text[];
+  v_all_cols text[];
   v_compare_text text[];
   v_noise text[];
   -- Groups
@@ -324,8 +325,9 @@ begin
                     filter (where not scrapeguard.type_has_equality(a.atttypid)), '{}'),
          coalesce(pg_catalog.array_agg(a.attname::text order by a.attnum)
                     filter (where exists (select from scrapeguard.revision_noise_columns n
-                                           where n.column_name = a.attname::text)), '{}')
-    into v_writable, v_compare_text, v_noise
+                                           where n.column_name = a.attname::text)), '{}'),
+         pg_catalog.array_agg(a.attname::text)
+    into v_writable, v_compare_text, v_noise, v_all_cols
     from pg_catalog.pg_attribute a
    where a.attrelid = 'public.events'::pg_catalog.regclass and a.attnum > 0 and not a.attisdropped;
 
@@ -362,15 +364,9 @@ begin
       from items i
       left join lateral (
         select pg_catalog.string_agg(pg_catalog.quote_ident(k.k), ', ' order by k.k)
-                 filter (where k.k not in ('id', 'key') and not k.k = any (v_writable)
-                           and not exists (select from pg_catalog.pg_attribute a
-                                            where a.attrelid = 'public.events'::pg_catalog.regclass
-                                              and a.attnum > 0 and not a.attisdropped and a.attname = k.k)) as unknown,
+                 filter (where k.k not in ('id', 'key') and not k.k = any (v_all_cols)) as unknown,
                pg_catalog.string_agg(pg_catalog.quote_ident(k.k), ', ' order by k.k)
-                 filter (where k.k = 'id' or (k.k <> 'key' and not k.k = any (v_writable)
-                           and exists (select from pg_catalog.pg_attribute a
-                                        where a.attrelid = 'public.events'::pg_catalog.regclass
-                                          and a.attnum > 0 and not a.attisdropped and a.attname = k.k))) as refused,
+                 filter (where k.k = 'id' or (k.k <> 'key' and not k.k = any (v_writable) and k.k = any (v_all_cols))) as refused,
                pg_catalog.string_agg(k.k, ',' order by k.k) filter (where k.k <> 'key') as cols
           from pg_catalog.jsonb_object_keys(case when pg_catalog.jsonb_typeof(i.item) = 'object' then i.item else '{}' end) as k (k)
       ) u on true
@@ -388,30 +384,6 @@ begin
   if v_n = 0 then
     v_keys := '{}'; v_bodies := '{}'; v_cols := '{}'; v_state := '{}'; v_event_ids := '{}';
   end if;
-
-  -- Every value must fit its column's type (and domain): checked for the whole batch in
-  -- one statement, item by item only if that fails. Nothing is written here.
-  begin
-    execute 'select pg_catalog.count(*) from pg_catalog.unnest($1) as b (body)
-               cross join lateral pg_catalog.jsonb_populate_record(null::public.events, b.body) as r
-              where b.body is not null'
-      using v_bodies;
-  exception when others then
-    for v_i in 1 .. v_n loop
-      continue when v_state[v_i] is not null;
-      begin
-        execute 'select pg_catalog.jsonb_populate_record(null::public.events, $1) is null' using v_bodies[v_i];
-      exception when others then
-        get stacked diagnostics v_state_code = returned_sqlstate, v_message = message_text;
-        if not scrapeguard.ingest_item_error(v_state_code) then
-          raise;
-        end if;
-        v_state[v_i] := 'failed';
-        v_errors := v_errors || pg_catalog.jsonb_build_object(
-          'index', v_i - 1, 'key', v_keys[v_i], 'sqlstate', v_state_code, 'message', v_message);
-      end;
-    end loop;
-  end;
 
   -- Attribution for everything written below; the caller's context is given back at
   -- the end (the settings are transaction-local, and a pg caller may go on).
@@ -431,8 +403,12 @@ begin
          pg_catalog.array_agg(m.event_id) filter (where e.id is null)
     into v_idx, v_ids, v_stale_idx, v_stale_ids
     from rows from (pg_catalog.unnest(v_keys), pg_catalog.unnest(v_state)) with ordinality as t (key, state, ord)
-    join public.event_source_keys m on m.source_id = v_run.source_id and m.key = t.key
-    left join public.events e on e.id = m.event_id
+    -- LATERAL with LIMIT (which keeps the planner from flattening it into a join): one
+    -- primary-key lookup per item, whatever the statistics say (a new source has none,
+    -- and the join the other way round rescans the items once per key).
+    cross join lateral (select m.event_id from public.event_source_keys m
+                         where m.source_id = v_run.source_id and m.key = t.key limit 1) m
+    left join lateral (select e.id from public.events e where e.id = m.event_id limit 1) e on true
    where t.state is null;
   for v_i in 1 .. coalesce(pg_catalog.cardinality(v_idx), 0) loop
     v_event_ids[v_idx[v_i]] := v_ids[v_i];
@@ -468,10 +444,12 @@ begin
       ),
       inserted as (
         insert into public.events (id%1$s)
-        select c.event_id%2$s
-          from claimed c
-          join rows from (pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::jsonb[])) as k (key, body) on k.key = c.key
-         cross join lateral pg_catalog.jsonb_populate_record(null::public.events, k.body) as r
+        select r.id%2$s
+          from pg_catalog.jsonb_populate_recordset(null::public.events,
+                 (select pg_catalog.jsonb_agg(k.body || pg_catalog.jsonb_build_object('id', c.event_id))
+                    from claimed c
+                    join rows from (pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::jsonb[])) as k (key, body)
+                      on k.key = c.key)) as r
         returning 1
       )
       -- (A data-modifying WITH query always runs to completion, read or not.)
@@ -525,7 +503,8 @@ begin
   select pg_catalog.array_agg(t.ord::integer), pg_catalog.array_agg(m.event_id)
     into v_lost, v_ids
     from rows from (pg_catalog.unnest(v_keys), pg_catalog.unnest(v_state), pg_catalog.unnest(v_event_ids)) with ordinality as t (key, state, event_id, ord)
-    join public.event_source_keys m on m.source_id = v_run.source_id and m.key = t.key
+    cross join lateral (select m.event_id from public.event_source_keys m
+                         where m.source_id = v_run.source_id and m.key = t.key limit 1) m
    where t.state is null and t.event_id is null;
   for v_i in 1 .. coalesce(pg_catalog.cardinality(v_lost), 0) loop
     v_event_ids[v_lost[v_i]] := v_ids[v_i];
@@ -559,32 +538,59 @@ begin
       continue;
     end if;
     v_changed_sql := pg_catalog.format($sql$
-      select pg_catalog.array_agg(k.ord::integer order by e.id)
-        from rows from (pg_catalog.unnest($1::uuid[]), pg_catalog.unnest($2::jsonb[])) with ordinality as k (event_id, body, ord)
-       cross join lateral pg_catalog.jsonb_populate_record(null::public.events, k.body) as r
-        join public.events e on e.id = k.event_id
+      select pg_catalog.array_agg(r.ordinality::integer order by e.id)
+        from rows from (pg_catalog.jsonb_populate_recordset(null::public.events, $1)) with ordinality as r
+        join public.events e on e.id = r.id
        where %1$s
     $sql$, v_pred);
     v_update_sql := pg_catalog.format($sql$
       with locked as (
-        select e.id from public.events e where e.id = any ($1::uuid[]) order by e.id for no key update
+        select e.id from public.events e
+         where e.id in (select (x ->> 'id')::uuid from pg_catalog.jsonb_array_elements($1) as x)
+         order by e.id for no key update
       ),
       changed as (
         update public.events e
            set %2$s
-          from rows from (pg_catalog.unnest($1::uuid[]), pg_catalog.unnest($2::jsonb[])) with ordinality as k (event_id, body, ord)
-         cross join lateral pg_catalog.jsonb_populate_record(null::public.events, k.body) as r
-         where e.id = k.event_id
+          from rows from (pg_catalog.jsonb_populate_recordset(null::public.events, $1)) with ordinality as r
+         where e.id = r.id
            and (select pg_catalog.count(*) from locked) >= 0
            and (%1$s)
-        returning k.ord::integer as ord
+        returning r.ordinality::integer as ord
       )
       select pg_catalog.array_agg(c.ord) from changed c
     $sql$, v_pred, v_set);
-    -- Which items differ: read only.
-    v_ids := array(select v_event_ids[i] from pg_catalog.unnest(g.idx) as i);
-    execute v_changed_sql into v_done_idx
-      using v_ids, array(select v_bodies[i] from pg_catalog.unnest(g.idx) as i);
+    -- Which items differ: read only. (The event id rides in each item's JSON, so one
+    -- jsonb_populate_recordset call converts the group and its rows join events by id.)
+    begin
+      execute v_changed_sql into v_done_idx
+        using pg_catalog.to_jsonb(array(select v_bodies[i] || pg_catalog.jsonb_build_object('id', v_event_ids[i])
+                                          from pg_catalog.unnest(g.idx) as i));
+    exception when others then
+      get stacked diagnostics v_state_code = returned_sqlstate;
+      if not scrapeguard.ingest_item_error(v_state_code) then
+        raise;
+      end if;
+      -- A value its column's type or domain refuses: find which items, one by one (no
+      -- write), and compare the others.
+      for v_i in 1 .. pg_catalog.cardinality(g.idx) loop
+        begin
+          execute 'select pg_catalog.jsonb_populate_record(null::public.events, $1) is null' using v_bodies[g.idx[v_i]];
+        exception when others then
+          get stacked diagnostics v_state_code = returned_sqlstate, v_message = message_text;
+          if not scrapeguard.ingest_item_error(v_state_code) then
+            raise;
+          end if;
+          v_state[g.idx[v_i]] := 'failed';
+          v_errors := v_errors || pg_catalog.jsonb_build_object(
+            'index', g.idx[v_i] - 1, 'key', v_keys[g.idx[v_i]], 'sqlstate', v_state_code, 'message', v_message);
+        end;
+      end loop;
+      g.idx := array(select i from pg_catalog.unnest(g.idx) as i where v_state[i] is null);
+      execute v_changed_sql into v_done_idx
+        using pg_catalog.to_jsonb(array(select v_bodies[i] || pg_catalog.jsonb_build_object('id', v_event_ids[i])
+                                          from pg_catalog.unnest(g.idx) as i));
+    end;
     -- The others are unchanged: nothing written.
     for v_i in 1 .. coalesce(pg_catalog.cardinality(v_done_idx), 0) loop
       v_state[g.idx[v_done_idx[v_i]]] := 'changing';
@@ -602,8 +608,8 @@ begin
       v_stack := v_stack[1 : pg_catalog.cardinality(v_stack) - 2];
       begin
         execute v_update_sql into v_done_idx
-          using array(select v_event_ids[i] from pg_catalog.unnest(v_idx[v_lo : v_hi]) as i),
-                array(select v_bodies[i] from pg_catalog.unnest(v_idx[v_lo : v_hi]) as i);
+          using pg_catalog.to_jsonb(array(select v_bodies[i] || pg_catalog.jsonb_build_object('id', v_event_ids[i])
+                                            from pg_catalog.unnest(v_idx[v_lo : v_hi]) as i));
         -- Items the UPDATE did not change (equal by now, after a concurrent write): unchanged.
         for v_i in v_lo .. v_hi loop
           v_state[v_idx[v_i]] := 'unchanged';
@@ -630,11 +636,12 @@ begin
 
   -- The keys this call saw, once per run: moves last_seen_at of the known keys that
   -- were updated or unchanged (created ones carry it already; failed ones wrote nothing).
+  -- (key = any (array): one scan of the primary key for all of them.)
   update public.event_source_keys m
      set last_seen_at = greatest(v_now, m.first_seen_at)
-    from rows from (pg_catalog.unnest(v_keys), pg_catalog.unnest(v_state)) as t (key, state)
-   where m.source_id = v_run.source_id and m.key = t.key
-     and t.state in ('updated', 'unchanged')
+   where m.source_id = v_run.source_id
+     and m.key = any (array(select t.key from rows from (pg_catalog.unnest(v_keys), pg_catalog.unnest(v_state)) as t (key, state)
+                             where t.state in ('updated', 'unchanged')))
      and m.last_seen_at < v_run.started_at;
 
   select pg_catalog.count(*) filter (where t.state = 'created'),
