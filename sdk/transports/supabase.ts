@@ -65,7 +65,7 @@ export class SupabaseTransport implements Transport {
     return Promise.reject(
       new ScrapeguardError({
         message:
-          'change contexts need one transaction across calls; with supabase-js use run.ingest(), or send the header x-scrapeguard-run-id (run.headers) with your writes to events',
+          'change contexts need one transaction across calls: use the pg transport for writes to events, or with supabase-js run.ingest(), or the header x-scrapeguard-run-id (run.headers) on your own writes',
       }),
     );
   }
