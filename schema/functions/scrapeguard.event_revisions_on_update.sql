@@ -38,10 +38,12 @@ begin
     nullif(pg_catalog.current_setting('scrapeguard.run_id', true), '')::pg_catalog.uuid,
     (select r.id
        from public.scraping_runs r
-      where r.id = pg_catalog.substring(
-                     pg_catalog.current_setting('request.headers', true),
-                     '"x-scrapeguard-run-id" *: *"([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})"'
-                   )::pg_catalog.uuid
+      where r.id = (select pg_catalog.substring(
+                             pg_catalog.substr(h.v, pg_catalog.strpos(h.v, '"x-scrapeguard-run-id"') + 22, 60),
+                             '^ *: *"([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})"'
+                           )::pg_catalog.uuid
+                      from (select pg_catalog.current_setting('request.headers', true) as v) h
+                     where pg_catalog.strpos(h.v, '"x-scrapeguard-run-id"') > 0)
         and r.status = 'running'
         and pg_catalog.current_setting('role') in ('service_role', 'none')))
 ), (coalesce(
@@ -69,10 +71,12 @@ begin
     nullif(pg_catalog.current_setting('scrapeguard.run_id', true), '')::pg_catalog.uuid,
     (select r.id
        from public.scraping_runs r
-      where r.id = pg_catalog.substring(
-                     pg_catalog.current_setting('request.headers', true),
-                     '"x-scrapeguard-run-id" *: *"([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})"'
-                   )::pg_catalog.uuid
+      where r.id = (select pg_catalog.substring(
+                             pg_catalog.substr(h.v, pg_catalog.strpos(h.v, '"x-scrapeguard-run-id"') + 22, 60),
+                             '^ *: *"([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})"'
+                           )::pg_catalog.uuid
+                      from (select pg_catalog.current_setting('request.headers', true) as v) h
+                     where pg_catalog.strpos(h.v, '"x-scrapeguard-run-id"') > 0)
         and r.status = 'running'
         and pg_catalog.current_setting('role') in ('service_role', 'none')))
 ), (coalesce(
@@ -193,10 +197,12 @@ begin
     nullif(pg_catalog.current_setting('scrapeguard.run_id', true), '')::pg_catalog.uuid,
     (select r.id
        from public.scraping_runs r
-      where r.id = pg_catalog.substring(
-                     pg_catalog.current_setting('request.headers', true),
-                     '"x-scrapeguard-run-id" *: *"([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})"'
-                   )::pg_catalog.uuid
+      where r.id = (select pg_catalog.substring(
+                             pg_catalog.substr(h.v, pg_catalog.strpos(h.v, '"x-scrapeguard-run-id"') + 22, 60),
+                             '^ *: *"([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})"'
+                           )::pg_catalog.uuid
+                      from (select pg_catalog.current_setting('request.headers', true) as v) h
+                     where pg_catalog.strpos(h.v, '"x-scrapeguard-run-id"') > 0)
         and r.status = 'running'
         and pg_catalog.current_setting('role') in ('service_role', 'none')))
 ), (coalesce(
