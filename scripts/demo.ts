@@ -9,6 +9,11 @@
  * the workers (the banned one's failure share stands out while the sources it fails on
  * stay closed: every source needs two failing workers to open), the breaker transitions,
  * and one event's history and earlier state.
+ * Workers write what they scraped with run.ingest(): one call per page, keyed by each
+ * event's URL, attributed to the run and counted into it by the database. One worker
+ * uses the supabase-js transport, answered by the PostgREST stand-in of the SDK's tests
+ * (a real PostgREST server cannot be installed here): the same calls as a worker that
+ * only has the project URL and the service-role key.
  *
  * It runs on its own throwaway cluster (a temporary directory, fast non-durable settings)
  * or, with DATABASE_URL set, on a throwaway database created on that server; either is
@@ -19,10 +24,12 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
+import { createClient } from '@supabase/supabase-js';
 import pg from 'pg';
 import pc from 'picocolors';
-import { CircuitOpenError, createScrapeguard, type Scrapeguard } from '../sdk/index.js';
-import { historyCommand, statusCommand, workersCommand } from '../cli/commands.js';
+import { CircuitOpenError, createScrapeguard, type Database, type Scrapeguard } from '../sdk/index.js';
+import { historyCommand, runsCommand, statusCommand, workersCommand } from '../cli/commands.js';
+import { makeJwt, PostgrestStandIn } from '../tests/sdk/postgrest-standin.js';
 import { table, time } from '../cli/format.js';
 import { applyCurrent, applyShim, bootstrapCluster, migrate, withClient, withDatabase } from './lib/database.js';
 import { APP_USER, startCluster, stopCluster, SUPERUSER } from './lib/local-postgres.js';
@@ -56,6 +63,13 @@ class HttpError extends Error {
   constructor(readonly status: number, retryAfter?: number) {
     super(`HTTP ${status}`);
     if (retryAfter !== undefined) this.retryAfter = retryAfter;
+  }
+}
+
+/** Realtime is not used by the SDK; it only needs a WebSocket constructor to exist. */
+class NoRealtime {
+  constructor() {
+    throw new Error('realtime is not used by the demo');
   }
 }
 
@@ -142,21 +156,22 @@ async function scrape(
         }
         const page = nextPage(pages.get(source.id) ?? [], rnd);
         pages.set(source.id, page);
-        let changed = 0;
-        await run.transaction(async (tx) => {
-          for (const e of page) {
-            const rows = await tx.query(
-              `insert into public.events (id, title, start_time, status, source_url, source_type, price_range, tags, last_scraped_at)
-               values ($1, $2, $3, $4, $5, 'scraped', $6::int[], $7::text[], now())
-               on conflict (id) do update set title = excluded.title, start_time = excluded.start_time,
-                 status = excluded.status, price_range = excluded.price_range, tags = excluded.tags,
-                 last_scraped_at = excluded.last_scraped_at
-               returning (xmax <> 0) as updated`,
-              [e.id, e.title, e.startTime, e.status, e.sourceUrl, e.priceRange ? `{${e.priceRange.join(',')}}` : null, `{${e.tags.join(',')}}`],
-            );
-            if (rows[0]?.updated) changed += 1;
-          }
-        }, `scraper:${worker}`);
+        // The page's events, keyed by their URL on the site: created, updated where they
+        // changed, left alone where they did not; attributed to the run and counted into it.
+        const result = await run.ingest(
+          page.map((e) => ({
+            key: e.sourceUrl,
+            title: e.title,
+            start_time: e.startTime,
+            status: e.status,
+            source_url: e.sourceUrl,
+            source_type: 'scraped',
+            price_range: e.priceRange,
+            tags: e.tags,
+          })),
+          { actor: `scraper:${worker}` },
+        );
+        if (result.failed > 0) run.log.warn('events refused', { errors: result.errors });
         const missing = page.filter((e) => !e.priceRange).length;
         const coverage = Math.round((100 - (missing / page.length) * 25 - rnd() * 5) * 10) / 10;
         run.log.info('page scraped', { events: page.length, coverage });
@@ -164,13 +179,8 @@ async function scrape(
         // Now and then a page renders incompletely: the run is partial.
         const incomplete = rnd() < 0.06;
         if (incomplete) run.log.warn('detail pages timed out; some fields missing', { events: 1 });
-        await run.finish({
-          status: incomplete ? 'partial' : 'succeeded',
-          fieldCoverage: coverage,
-          eventsFound: page.length,
-          eventsUpdated: changed,
-          eventsSkipped: page.length - changed,
-        });
+        // No counts: ingest_events counted the page into the run already.
+        await run.finish({ status: incomplete ? 'partial' : 'succeeded', fieldCoverage: coverage });
       },
       { worker },
     );
@@ -182,7 +192,7 @@ async function scrape(
   }
 }
 
-async function simulate(sg: Scrapeguard, db: pg.Pool, sources: DemoSource[]): Promise<void> {
+async function simulate(sg: Scrapeguard, viaSupabase: Scrapeguard, db: pg.Pool, sources: DemoSource[]): Promise<void> {
   const pages = new Map(sources.map((s, i) => [s.id, initialEvents(s, i)]));
   const rnd = prng(42);
   const bar = new cliProgress.SingleBar(
@@ -206,7 +216,9 @@ async function simulate(sg: Scrapeguard, db: pg.Pool, sources: DemoSource[]): Pr
     await Promise.all(
       Array.from({ length: WORKERS }, async (_, w) => {
         for (let s = queue.shift(); s; s = queue.shift()) {
-          const outcome = await scrape(sg, s, pages, `worker-${w + 1}`, round / ROUNDS, rnd);
+          // The last worker talks to the database through supabase-js (PostgREST).
+          const client = w === WORKERS - 1 ? viaSupabase : sg;
+          const outcome = await scrape(client, s, pages, `worker-${w + 1}`, round / ROUNDS, rnd);
           totals[outcome] += 1;
           if (outcome !== 'denied') totals.runs += 1;
         }
@@ -281,6 +293,14 @@ async function report(sg: Scrapeguard, db: pg.Pool, demoStart: string): Promise<
   );
   const pick = rows[0];
   if (!pick) return;
+  const src = await db.query<{ name: string }>(
+    `select s.name from public.event_source_keys k join public.event_sources s on s.id = k.source_id where k.event_id = $1`,
+    [pick.event_id],
+  );
+  if (src.rows[0]) {
+    console.log(`\n${pc.bold('Last runs of')} ${src.rows[0].name} (counts kept by ingest_events)`);
+    console.log(await runsCommand(sg, src.rows[0].name, 6));
+  }
   console.log(`\n${pc.bold('History of one event')}: ${pick.title}`);
   console.log(await historyCommand(sg, pick.event_id));
   const before = new Date(new Date(pick.first_change).getTime() - 1000);
@@ -307,6 +327,15 @@ async function main(): Promise<void> {
   }
   const db = new pg.Pool({ connectionString: target.url, max: WORKERS + 2, options: '-c role=service_role' });
   const sg = createScrapeguard({ pool: db });
+  const standIn = new PostgrestStandIn(db);
+  const viaSupabase = createScrapeguard({
+    supabase: createClient<Database>('http://demo.supabase.test', makeJwt({ role: 'service_role' }), {
+      global: { fetch: standIn.fetch },
+      auth: { persistSession: false, autoRefreshToken: false },
+      // Realtime is not used; Node 20 has no WebSocket, so give it a constructor that is never called.
+      realtime: { transport: NoRealtime as never },
+    }),
+  });
   try {
     const seed = await readFile(join(PROJECT_ROOT, 'seed.sql'), 'utf8');
     await withClient(target.url, (c) => c.query(seed));
@@ -317,9 +346,10 @@ async function main(): Promise<void> {
     const { rows } = await db.query<{ start: string }>(`select scrapeguard.reset_clock()::text as start`);
     const demoStart = rows[0]!.start;
     console.log(`${pc.bold('Simulating')} ${sources.length} sources × ${ROUNDS} rounds of 10 minutes with ${WORKERS} concurrent workers`);
-    await simulate(sg, db, sources);
+    await simulate(sg, viaSupabase, db, sources);
     await report(sg, db, demoStart);
   } finally {
+    await viaSupabase.close();
     await sg.close();
     await db.end();
     await target.remove();

@@ -18,6 +18,7 @@ export const FUNCTION_RETURNS = {
   finish_run: { shape: 'row', columns: 'table' },
   fleet_health: { shape: 'rows', columns: 'declared' },
   force_breaker: { shape: 'row', columns: 'table' },
+  ingest_events: { shape: 'scalar', columns: null },
   prune_event_revisions: { shape: 'row', columns: 'declared' },
   record_failure: { shape: 'row', columns: 'table' },
   record_success: { shape: 'row', columns: 'table' },

@@ -207,6 +207,37 @@ export type Database = {
           },
         ]
       }
+      event_source_keys: {
+        Row: {
+          event_id: string
+          first_seen_at: string
+          key: string
+          last_seen_at: string
+          source_id: string
+        }
+        Insert: {
+          event_id: string
+          first_seen_at: string
+          key: string
+          last_seen_at: string
+          source_id: string
+        }
+        Update: {
+          event_id?: string
+          first_seen_at?: string
+          key?: string
+          last_seen_at?: string
+          source_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "event_source_keys_source_id_fkey"
+            columns: ["source_id"]
+            referencedRelation: "event_sources"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       event_sources: {
         Row: {
           base_url: string
@@ -740,6 +771,15 @@ export type Database = {
           isOneToOne: true
           isSetofReturn: false
         }
+      }
+      ingest_events: {
+        Args: {
+          actor?: string
+          complete?: boolean
+          events: Json
+          run_id: string
+        }
+        Returns: Json
       }
       prune_event_revisions: {
         Args: { keep_last?: number; older_than?: string }

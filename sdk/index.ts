@@ -36,6 +36,16 @@ export {
   type WorkerHealthOptions,
   type WorkerHealthRow,
 } from './health.js';
+export {
+  ingestEvents,
+  INGEST_MAX_BATCH,
+  RUN_ID_HEADER,
+  runHeaders,
+  type IngestItem,
+  type IngestItemError,
+  type IngestOptions,
+  type IngestResult,
+} from './ingest.js';
 export { Logs, type RunLogLine, type RunLogPage, type RunLogsOptions } from './logs.js';
 export { Transitions, type RecentTransitionsOptions, type TransitionRow } from './transitions.js';
 export { TestClock, type ClockConnection, type ClockMoveOptions, type ClockReading } from './clock.js';

@@ -36,6 +36,7 @@ import {
   type StorableLogEntry,
 } from './log-entry.js';
 import type { ChangeContextScope, RowOf, RpcArgs, Transport } from './transport.js';
+import { addIngestResult, emptyIngestResult, ingestEvents, runHeaders, type IngestItem, type IngestOptions, type IngestResult } from './ingest.js';
 
 export type { LogLevel } from './log-entry.js';
 export type Engine = 'firecrawl' | 'devtools' | 'playwright' | 'api' | 'feed';
@@ -187,6 +188,8 @@ export class RunHandle {
   private readonly counts = { written: 0, refused: 0, dropped: { debug: 0, info: 0, warn: 0, error: 0 } };
   /** The last error of a flush nobody awaited (timer, size, after finish); the entries are still buffered. */
   lastFlushError: unknown;
+  /** What run.ingest() has written so far (the database adds the same counts to the run). */
+  readonly ingested: IngestResult = emptyIngestResult();
 
   constructor(
     private readonly transport: Transport,
@@ -371,6 +374,30 @@ export class RunHandle {
       );
     }
     return this.transport.withChangeContext({ runId: this.id, actor: actor ?? null }, fn);
+  }
+
+  /**
+   * Upsert scraped events by the source's own key through ingest_events, in batches
+   * (sdk/ingest.ts), attributed to this run and counted into it by the database: the
+   * counts given to finish() are added to those, so pass none for ingested events.
+   * Refused with RunAlreadyFinishedError once the run is finished.
+   */
+  async ingest(items: readonly IngestItem[], options: IngestOptions = {}): Promise<IngestResult> {
+    if (this.row) {
+      throw new RunAlreadyFinishedError({ code: 'SG003', message: `run ${this.id} is already finished (status ${this.row.status})` });
+    }
+    const result = await ingestEvents(this.transport, this.id, items, options);
+    const { missing_keys: _missing, ...counts } = result;
+    addIngestResult(this.ingested, { ...counts, errors: result.errors, event_ids: [] }, 0);
+    return result;
+  }
+
+  /**
+   * The request header naming this run (`x-scrapeguard-run-id`): writes to events made
+   * through PostgREST with it, as the service role, are attributed to the run while it runs.
+   */
+  get headers(): Record<string, string> {
+    return runHeaders(this.id);
   }
 
   /**

@@ -35,17 +35,19 @@ begin
   end if;
 
   -- One statement: a concurrent second finish waits for the row lock, then sees
-  -- status <> 'running' and updates nothing.
+  -- status <> 'running' and updates nothing. The counts are added to what
+  -- ingest_events counted while the run was running (0 for a run that ingested
+  -- nothing), so events written by ingest_events are never counted twice or lost.
   update public.scraping_runs r
      set status = finish_run.status,
          -- greatest(): never before the start, even if a test moved the clock back.
          finished_at = greatest(scrapeguard.clock(), r.started_at),
          field_coverage = finish_run.field_coverage,
-         events_found = finish_run.events_found,
-         events_created = finish_run.events_created,
-         events_updated = finish_run.events_updated,
-         events_skipped = finish_run.events_skipped,
-         events_failed = finish_run.events_failed,
+         events_found = r.events_found + finish_run.events_found,
+         events_created = r.events_created + finish_run.events_created,
+         events_updated = r.events_updated + finish_run.events_updated,
+         events_skipped = r.events_skipped + finish_run.events_skipped,
+         events_failed = r.events_failed + finish_run.events_failed,
          error_code = finish_run.error_code,
          error_message = finish_run.error_message,
          metadata = r.metadata || coalesce(finish_run.metadata, '{}'::jsonb)
@@ -67,8 +69,11 @@ exception
   when check_violation then
     -- Only the merged metadata can still break a CHECK here (all else is validated above).
     raise exception 'finish_run: %', sqlerrm using errcode = '22023';
+  when numeric_value_out_of_range then
+    -- A count that no longer fits an integer once added to what ingest_events counted.
+    raise exception 'finish_run: %', sqlerrm using errcode = '22023';
 end
 $function$;
 comment on function public.finish_run(uuid,text,numeric,integer,integer,integer,integer,integer,text,text,jsonb) is
-  'Closes a running run once: status, counts, coverage, error; finished_at = clock(); metadata merged into start_run''s. Notifies channel scrapeguard_runs.';
+  'Closes a running run once: status, coverage, error; the counts given are added to those ingest_events recorded; finished_at = clock(); metadata merged into start_run''s. Notifies channel scrapeguard_runs.';
 grant execute on function public.finish_run(uuid,text,numeric,integer,integer,integer,integer,integer,text,text,jsonb) to service_role;

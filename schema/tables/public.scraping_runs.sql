@@ -27,7 +27,7 @@ create table public.scraping_runs (
   constraint scraping_runs_finished_iff_not_running CHECK (((status = 'running'::text) = (finished_at IS NULL))),
   constraint scraping_runs_metadata_check CHECK (((jsonb_typeof(metadata) = 'object'::text) AND (octet_length((metadata)::text) <= 65536))),
   constraint scraping_runs_pkey PRIMARY KEY (id),
-  constraint scraping_runs_running_has_no_outcome CHECK (((status <> 'running'::text) OR ((field_coverage IS NULL) AND (error_code IS NULL) AND (error_message IS NULL) AND (events_found = 0) AND (events_created = 0) AND (events_updated = 0) AND (events_skipped = 0) AND (events_failed = 0)))),
+  constraint scraping_runs_running_has_no_outcome CHECK (((status <> 'running'::text) OR ((field_coverage IS NULL) AND (error_code IS NULL) AND (error_message IS NULL)))),
   constraint scraping_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'partial'::text, 'failed'::text, 'cancelled'::text]))),
   constraint scraping_runs_worker_length CHECK ((char_length(worker) <= 200)),
   constraint scraping_runs_scrape_job_id_fkey FOREIGN KEY (scrape_job_id) REFERENCES public.scrape_jobs(id) ON DELETE SET NULL,

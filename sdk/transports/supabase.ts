@@ -6,6 +6,7 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { ScrapeguardError, toConnectionLostError, toScrapeguardError } from '../errors.js';
 import { FUNCTION_RETURNS } from '../database.functions.js';
+import { RUN_ID_HEADER } from '../ingest.js';
 import type {
   ChangeContext,
   ChangeContextScope,
@@ -54,7 +55,14 @@ export class SupabaseTransport implements Transport {
   constructor(private readonly client: SupabaseLike) {}
 
   async rpc<F extends FunctionName>(fn: F, args: RpcArgs<F>): Promise<RpcResult<F>> {
-    const { data, error, status } = await this.client.rpc(fn, args as Record<string, unknown>);
+    let request = this.client.rpc(fn, args as Record<string, unknown>);
+    // A call about a run carries the run's header, so what the call writes to events is
+    // attributed to it even without a change context (the revision triggers read it).
+    const runId = (args as { run_id?: unknown }).run_id;
+    if (typeof runId === 'string' && typeof request.setHeader === 'function') {
+      request = request.setHeader(RUN_ID_HEADER, runId);
+    }
+    const { data, error, status } = await request;
     if (error) throw mapError(error, status, true);
     // PostgREST shapes the answer by the function itself; only "nothing" needs its shape.
     const shape = shapeOf(fn);
@@ -78,7 +86,8 @@ export class SupabaseTransport implements Transport {
   withChangeContext<T>(_context: ChangeContext, _fn: (tx: ChangeContextScope) => Promise<T>): Promise<T> {
     return Promise.reject(
       new ScrapeguardError({
-        message: 'change contexts need one transaction across calls; use the pg transport for writes to events',
+        message:
+          'change contexts need one transaction across calls: use the pg transport for writes to events, or with supabase-js run.ingest(), or the header x-scrapeguard-run-id (run.headers) on your own writes',
       }),
     );
   }

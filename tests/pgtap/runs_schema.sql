@@ -1,7 +1,7 @@
 -- scraping_runs / scraping_logs: tables, columns, keys, CHECKs, indexes, partitions, RLS and grants.
 begin;
 set local search_path = public, extensions;
-select plan(98);
+select plan(99);
 
 -- ---------------------------------------------------------------- scraping_runs
 select has_table('public', 'scraping_runs', 'scraping_runs exists');
@@ -66,8 +66,10 @@ select throws_ok($$insert into public.scraping_runs (source_id, engine, status, 
 select throws_ok($$insert into public.scraping_runs (source_id, engine, status, started_at, finished_at, events_skipped)
                    values ('5c000000-0000-0000-0000-000000000001', 'api', 'succeeded', '2026-01-01', '2026-01-02', -1)$$,
   '23514', null, 'counts are not negative');
-select throws_ok($$insert into public.scraping_runs (source_id, engine, events_found) values ('5c000000-0000-0000-0000-000000000001', 'api', 3)$$,
+select throws_ok($$insert into public.scraping_runs (source_id, engine, field_coverage) values ('5c000000-0000-0000-0000-000000000001', 'api', 50)$$,
   '23514', null, 'a running run has no outcome yet');
+select lives_ok($$insert into public.scraping_runs (source_id, engine, events_found, events_created) values ('5c000000-0000-0000-0000-000000000001', 'api', 3, 2)$$,
+  'a running run may have counts (ingest_events adds each batch''s)');
 select throws_ok($$insert into public.scraping_runs (source_id, engine, metadata) values ('5c000000-0000-0000-0000-000000000001', 'api', '[1]')$$,
   '23514', null, 'metadata is a JSON object');
 select throws_ok($$insert into public.scraping_runs (source_id, engine, status, started_at, finished_at, duration_ms)

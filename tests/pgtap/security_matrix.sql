@@ -28,6 +28,11 @@ select public.record_failure('9a1d3f7e-0000-4000-8000-000000000001', 'seed failu
 select public.append_logs(
   public.start_run('9a1d3f7e-0000-4000-8000-000000000001', 'api'),
   '[{"level": "info", "message": "seed"}]');
+-- A run with a known id, and an event ingested by it (event_source_keys' row).
+insert into public.scraping_runs (id, source_id, engine)
+values ('9a1d3f7e-0000-4000-8000-0000000000a1', '9a1d3f7e-0000-4000-8000-000000000001', 'feed');
+select public.ingest_events('9a1d3f7e-0000-4000-8000-0000000000a1',
+  '[{"key": "https://matrix.example/e/1", "title": "Matrix Ingested", "start_time": "2026-12-25 20:00+08"}]');
 
 create temp table matrix_tables on commit drop as
   select c.oid::regclass as tbl, c.relname::text as name, c.relkind,
@@ -57,6 +62,7 @@ select plan(
   + (select count(*)::int from matrix_tables where relkind <> 'v') * 3
   + (select count(*)::int from matrix_functions) * 4
   + 7
+  + 5
 );
 
 select ok((select count(*) from matrix_tables) >= 5, 'the matrix covers the scrapeguard tables');
@@ -151,6 +157,26 @@ select ok(pg_catalog.has_function_privilege('service_role', fn, 'execute'), form
 set local role anon;
 select throws_ok(null_call, '42501', null, format('anon calling %s is refused', fn)) from matrix_functions;
 reset role;
+
+-- ingest_events writes events: the service role only, not even an admin. Called as
+-- PostgREST calls it (role and claims of the request), with real arguments.
+select ok(exists (select from matrix_functions where name = 'ingest_events'), 'the matrix covers ingest_events');
+select ok(exists (select from matrix_tables where name = 'event_source_keys'), 'the matrix covers event_source_keys');
+set local role authenticated;
+select set_config('request.jwt.claims',
+  '{"role": "authenticated", "sub": "6f1c4c46-3b1a-4f0e-9a57-0c7f5c2e9d11", "app_metadata": {"role": "admin"}}', true);
+select throws_ok($$select public.ingest_events('9a1d3f7e-0000-4000-8000-0000000000a1',
+                    '[{"key": "https://matrix.example/e/2", "title": "By an admin", "start_time": "2026-12-26"}]')$$,
+                 '42501', null, 'admin calling ingest_events is refused');
+reset role;
+set local role service_role;
+select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+select is((public.ingest_events('9a1d3f7e-0000-4000-8000-0000000000a1',
+             '[{"key": "https://matrix.example/e/2", "title": "By the service role", "start_time": "2026-12-26"}]')
+           ->> 'created')::int, 1, 'service_role × ingest_events creates the event');
+reset role;
+select is((select count(*)::int from public.events where title in ('By an admin', 'By the service role')), 1,
+          'only the service role''s ingest wrote an event');
 
 select * from finish();
 rollback;

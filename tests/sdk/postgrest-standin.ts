@@ -1,9 +1,12 @@
 /**
  * A PostgREST stand-in for contract tests: a `fetch` implementation that answers the
- * few request kinds the supabase-js transport sends (RPC POSTs, table GETs with eq /
- * order / limit) from the real test database, the way PostgREST does: the role and
- * claims come from the JWT in the Authorization header, results are built with
- * to_json/json_agg, errors come back as {code, message, details, hint}.
+ * few request kinds the supabase-js transport and the tests send (RPC POSTs, table GETs
+ * with eq / order / limit, table PATCHes with eq filters, table POSTs of one row or an
+ * array) from the real test database, the way PostgREST does: the role and claims come
+ * from the JWT in the Authorization header, the request's headers are given to the
+ * transaction as request.headers (a JSON object of lower-case names, what PostgREST
+ * sets), results are built with to_json/json_agg, errors come back as
+ * {code, message, details, hint}.
  * It is not PostgREST (none can be installed here); it records every request so the
  * tests can assert the contract the transport relies on.
  */
@@ -47,13 +50,18 @@ export class PostgrestStandIn {
     const client = await this.pool.connect();
     try {
       await client.query('begin');
-      await client.query(`select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)`, [
-        String(claims.role ?? 'anon'),
-        JSON.stringify(claims),
-      ]);
+      await client.query(
+        `select set_config('role', $1, true), set_config('request.jwt.claims', $2, true),
+                set_config('request.headers', $3, true), set_config('request.method', $4, true)`,
+        [String(claims.role ?? 'anon'), JSON.stringify(claims), JSON.stringify(headers), req.method],
+      );
       const json = path.startsWith('/rpc/')
         ? await this.rpc(client, path.slice(5), (body ?? {}) as Record<string, unknown>)
-        : await this.read(client, path.slice(1), url.searchParams);
+        : req.method === 'PATCH'
+          ? await this.update(client, path.slice(1), url.searchParams, (body ?? {}) as Record<string, unknown>)
+          : req.method === 'POST'
+            ? await this.insert(client, path.slice(1), body)
+            : await this.read(client, path.slice(1), url.searchParams);
       await client.query('commit');
       return new Response(JSON.stringify(json), { status: 200, headers: { 'content-type': 'application/json' } });
     } catch (err) {
@@ -93,6 +101,48 @@ export class PostgrestStandIn {
         : `select to_json(${call}) as j`;
     const res = await client.query<{ j: unknown }>(sql, values);
     return res.rows[0]?.j ?? null;
+  }
+
+  /** PATCH /table?col=eq.value: one UPDATE of the columns in the body, the rows changed as JSON. */
+  private async update(
+    client: pg.PoolClient,
+    relation: string,
+    params: URLSearchParams,
+    body: Record<string, unknown>,
+  ): Promise<unknown> {
+    if (!IDENT.test(relation)) throw Object.assign(new Error('bad relation'), { code: '42P01' });
+    const columns = Object.keys(body);
+    if (columns.length === 0 || !columns.every((c) => IDENT.test(c))) throw new Error('bad columns');
+    const values: unknown[] = [JSON.stringify(body)];
+    const where: string[] = [];
+    for (const [key, value] of params) {
+      if (key === 'select') continue;
+      if (!IDENT.test(key) || !value.startsWith('eq.')) throw new Error(`stand-in does not support filter ${key}=${value}`);
+      values.push(value.slice(3));
+      where.push(`t.${key}::text = $${values.length}`);
+    }
+    if (where.length === 0) throw Object.assign(new Error('UPDATE requires a WHERE clause'), { code: '21000' });
+    const sql = `with changed as (
+        update public.${relation} t set ${columns.map((c) => `${c} = b.${c}`).join(', ')}
+          from json_populate_record(null::public.${relation}, $1::json) b
+         where ${where.join(' and ')}
+        returning t.*)
+      select coalesce(json_agg(c), '[]') as j from changed c`;
+    return (await client.query<{ j: unknown }>(sql, values)).rows[0]?.j ?? [];
+  }
+
+  /** POST /table with one object or an array: one INSERT of the columns given, the rows as JSON. */
+  private async insert(client: pg.PoolClient, relation: string, body: unknown): Promise<unknown> {
+    if (!IDENT.test(relation)) throw Object.assign(new Error('bad relation'), { code: '42P01' });
+    const rows = (Array.isArray(body) ? body : [body]) as Record<string, unknown>[];
+    const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+    if (columns.length === 0 || !columns.every((c) => IDENT.test(c))) throw new Error('bad columns');
+    const sql = `with added as (
+        insert into public.${relation} (${columns.join(', ')})
+        select ${columns.map((c) => `b.${c}`).join(', ')} from json_populate_recordset(null::public.${relation}, $1::json) b
+        returning *)
+      select coalesce(json_agg(a), '[]') as j from added a`;
+    return (await client.query<{ j: unknown }>(sql, [JSON.stringify(rows)])).rows[0]?.j ?? [];
   }
 
   private async read(client: pg.PoolClient, relation: string, params: URLSearchParams): Promise<unknown> {
