@@ -18,6 +18,9 @@ update public.events set status = 'published' where id = 'ad000000-0000-4000-800
 select public.record_failure('ad000000-0000-4000-8000-000000000001', 'seed failure') from generate_series(1, 3);
 select public.append_logs(public.start_run('ad000000-0000-4000-8000-000000000001', 'api'),
                           '[{"level": "info", "message": "seed"}]');
+insert into public.event_source_keys (source_id, key, event_id, first_seen_at, last_seen_at)
+values ('ad000000-0000-4000-8000-000000000001', 'https://claims.example/e1',
+        'ad000000-0000-4000-8000-0000000000e1', now(), now());
 
 -- scrapeguard's tables in public: everything there but the app's own objects (the base
 -- tables, and the app stand-in's neighbours and view).
