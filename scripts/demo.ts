@@ -49,6 +49,8 @@ import { prng } from './lib/prng.js';
 
 const ROUNDS = 48; // × 10 simulated minutes = 8 hours
 const WORKERS = 6;
+/** The worker on the supabase-js transport: a healthy one, not BAD_WORKER. */
+const SUPABASE_WORKER = 'worker-5';
 const DEMO_DATABASE = 'scrapeguard_demo';
 
 interface DemoTarget {
@@ -216,9 +218,11 @@ async function simulate(sg: Scrapeguard, viaSupabase: Scrapeguard, db: pg.Pool, 
     await Promise.all(
       Array.from({ length: WORKERS }, async (_, w) => {
         for (let s = queue.shift(); s; s = queue.shift()) {
-          // The last worker talks to the database through supabase-js (PostgREST).
-          const client = w === WORKERS - 1 ? viaSupabase : sg;
-          const outcome = await scrape(client, s, pages, `worker-${w + 1}`, round / ROUNDS, rnd);
+          // One healthy worker talks to the database through supabase-js (PostgREST), so its
+          // runs, logs and ingests take that path (the banned worker's never get that far).
+          const worker = `worker-${w + 1}`;
+          const client = worker === SUPABASE_WORKER ? viaSupabase : sg;
+          const outcome = await scrape(client, s, pages, worker, round / ROUNDS, rnd);
           totals[outcome] += 1;
           if (outcome !== 'denied') totals.runs += 1;
         }
