@@ -1,5 +1,5 @@
 /**
- * Runs-and-logs benchmark (issue 6): ratios against baselines measured in the same run.
+ * Runs-and-logs benchmark: ratios against baselines measured in the same run.
  *
  *   ingest    append_logs() with 1,000-entry batches, rows/s  vs  COPY of the same rows    goal ≥ 0.6
  *   lookup    (run_id, level) lookup latency at 10M log rows  vs  the same at 1M rows       goal ≤ 1.5

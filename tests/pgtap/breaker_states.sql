@@ -1,4 +1,4 @@
--- The circuit breaker's state table (brief §5), row by row, with a frozen clock and
+-- The circuit breaker's state table, row by row, with a frozen clock and
 -- jitter 0 so every open_until is exact. Each scenario uses its own source.
 begin;
 set local search_path = public, extensions;

@@ -1,5 +1,5 @@
 -- The revision triggers on columns a live project's events table may have beyond the
--- brief's: types of extensions installed in Supabase's extensions schema (whose "="
+-- minimal base schema's: types of extensions installed in Supabase's extensions schema (whose "="
 -- is not in pg_catalog), xml (no "=" at all), arrays of jsonb/json whose elements
 -- are JSON arrays, a type with a cast to json (hstore), point. Each must be compared
 -- without failing and rebuilt exactly by the as-of reads.
