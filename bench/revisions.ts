@@ -6,6 +6,16 @@
  *   (b) a change of two fields of every event: one UPDATE of all 100k events
  *   (c) single-row updates, one autocommit statement each (how scrapers write):
  *       with a two-field change, and as a noise-only re-scrape
+ *   (d) (b) and (c) with a change context set: a real run named in scrapeguard.run_id,
+ *       so every revision row carries it and its foreign key is checked
+ *   (e) events_as_of(now()) over the whole calendar against a sequential read of
+ *       event_revisions, in the same session
+ *
+ * Every write workload also runs with supa_audit (Supabase's generic audit trigger) in
+ * place of ours, on the same table in the same run, read at run time from
+ * ../shared/peers/supa_audit-0.3.1.sql (or BENCH_SUPA_AUDIT); without that file the
+ * peer rows are left out and the results say so. Sizes: BENCH_EVENTS, BENCH_REPS,
+ * BENCH_SINGLE_REPS, BENCH_SINGLE, BENCH_ASOF_REPS.
  *
  * on two events tables of 100k rows: the base schema (brief §3, what 000001 creates
  * on a bare database) and the real app's richer table (tests/fixtures/app-schema.sql:
@@ -15,7 +25,7 @@
  * the embedded server) is recorded, which other processes on a shared machine
  * disturb less.
  *
- * As an alternative that is measured but not shipped, the base schema also runs a
+ * With BENCH_ALTERNATIVES=1, as an alternative that is measured but not shipped, the base schema also runs a
  * statement-level AFTER UPDATE trigger with transition tables (diff computed set-based
  * from old/new tables) in place of the row trigger. And, as a floor, (b) and (c) run
  * with the least any revision trigger must do: a row trigger with the same WHEN clause
@@ -28,7 +38,7 @@
  *
  * Writes bench/results/revisions.json.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { applyCurrent, migrate } from '../scripts/lib/database.js';
@@ -43,8 +53,18 @@ const REPS = Number(process.env.BENCH_REPS ?? 3);
 /** Repetitions of the single-row workloads: short and many, since a 2-core machine drifts. */
 const SINGLE_REPS = Number(process.env.BENCH_SINGLE_REPS ?? 7);
 const SINGLE = Number(process.env.BENCH_SINGLE ?? 800);
+/** Rounds of (e), the whole calendar read as of a time against a sequential read of the history. */
+const ASOF_REPS = Number(process.env.BENCH_ASOF_REPS ?? 5);
+/** The statement-level alternative and the floor take long: run them only when asked (BENCH_ALTERNATIVES=1). */
+const ALTERNATIVES = process.env.BENCH_ALTERNATIVES === '1';
+/**
+ * The peer measured beside each write workload: Supabase's generic audit trigger, read
+ * at run time from outside the project (never part of it). Absent file → rows say so.
+ */
+const PEER_FILE = process.env.BENCH_SUPA_AUDIT ?? join(PROJECT_ROOT, '..', 'shared', 'peers', 'supa_audit-0.3.1.sql');
+const PEER_NAME = 'supa_audit 0.3.1';
 
-type Mode = 'without' | 'with' | 'statement-level' | 'floor';
+type Mode = 'without' | 'with' | 'supa_audit' | 'statement-level' | 'floor';
 
 interface Measure {
   wallMs: number;
@@ -165,12 +185,28 @@ $fn$`;
 
 const OUR_TRIGGERS = ['_scrapeguard_event_revisions_update', '_scrapeguard_event_revisions_insert_delete', '_scrapeguard_event_revisions_truncate'];
 
+/** Loads the peer into this database (its own schema, audit); false when the file is absent. */
+async function loadPeer(c: pg.Client): Promise<boolean> {
+  if (!existsSync(PEER_FILE)) return false;
+  await c.query('create schema if not exists extensions');
+  await c.query('create extension if not exists "uuid-ossp" with schema extensions');
+  // Its row trigger calls uuid_generate_v5 unqualified, as on Supabase where extensions is on the path.
+  await c.query('set search_path = public, extensions');
+  await c.query(readFileSync(PEER_FILE, 'utf8'));
+  return true;
+}
+
+let peerLoaded = false;
+
 async function setMode(c: pg.Client, mode: Mode): Promise<void> {
+  if (peerLoaded) await c.query(`select audit.disable_tracking('public.events'::regclass)`);
   await c.query('drop trigger if exists zz_bench_statement_level on public.events');
   await c.query('drop trigger if exists zz_bench_floor on public.events');
   for (const t of OUR_TRIGGERS) await c.query(`drop trigger if exists ${t} on public.events`);
   if (mode === 'with') {
     await c.query('select scrapeguard.refresh_event_revision_trigger()');
+  } else if (mode === 'supa_audit') {
+    await c.query(`select audit.enable_tracking('public.events'::regclass)`);
   } else if (mode === 'statement-level') {
     await c.query('select scrapeguard.refresh_event_revision_trigger()');
     await c.query('drop trigger _scrapeguard_event_revisions_update on public.events');
@@ -203,6 +239,8 @@ interface Workload {
   unit: string;
   /** Modes not worth running for this workload (default: every mode asked for runs). */
   skip?: Mode[];
+  /** Run with a change context set: a real run of the fleet named in scrapeguard.run_id for the session. */
+  context?: boolean;
   /** Runs the workload (n: statements for the single-row ones); returns the statements executed. */
   run: (s: Session, ids: string[], k: number, n?: number) => Promise<number>;
 }
@@ -236,7 +274,7 @@ const workloads: Workload[] = [
   {
     key: 'c',
     label: '(c) single-row updates changing two fields, one autocommit statement each',
-    goal: 1.5,
+    goal: 1.2,
     unit: 'µs/statement',
     run: async (s, ids, k, n = SINGLE) => {
       for (let i = 0; i < n; i++) {
@@ -250,11 +288,41 @@ const workloads: Workload[] = [
     },
   },
   {
+    key: 'd-bulk',
+    label: '(d) two fields of every row changed, one UPDATE, with a change context (a real run_id)',
+    goal: 3,
+    unit: 'ms',
+    context: true,
+    skip: ['statement-level', 'floor'],
+    run: async (s, _ids, k) => {
+      await s.c.query(`update public.events set title = 'Event ' || $1 || ' ' || left(id::text, 8), price_range = array[$1::int, $1::int + 100]`, [k]);
+      return 1;
+    },
+  },
+  {
+    key: 'd-single',
+    label: '(d) single-row updates changing two fields, one autocommit statement each, with a change context (a real run_id)',
+    goal: 1.2,
+    unit: 'µs/statement',
+    context: true,
+    skip: ['statement-level', 'floor'],
+    run: async (s, ids, k, n = SINGLE) => {
+      for (let i = 0; i < n; i++) {
+        await s.c.query({
+          name: 'bench-d',
+          text: `update public.events set title = $2, price_range = array[$3::int, 500] where id = $1`,
+          values: [ids[(i * 7919 + k * 104_729) % ids.length], `Run-renamed ${k}-${i}`, (k % 10_000) * 10_000 + i],
+        });
+      }
+      return n;
+    },
+  },
+  {
     key: 'c-noise',
     label: '(c) single-row noise-only re-scrapes, one autocommit statement each',
     goal: 1.5,
     unit: 'µs/statement',
-    skip: ['floor'],
+    skip: ['floor', 'supa_audit'],
     run: async (s, ids, k, n = SINGLE) => {
       for (let i = 0; i < n; i++) {
         await s.c.query({
@@ -294,19 +362,31 @@ async function benchSchema(
   url: string,
   local: boolean,
   modes: Mode[],
-): Promise<{ key: string; mode: Mode; ratios: number[]; cpuRatios: number[]; base: number[]; with: number[] }[]> {
+): Promise<{ out: SchemaResult[]; asOf: AsOfResult }> {
   const s = await Session.open(url, local);
   try {
     await s.c.query(await statementLevelSql(s.c));
     await s.c.query(FLOOR_SQL);
+    peerLoaded = await loadPeer(s.c);
+    if (!peerLoaded) process.stdout.write(`  ${schema}: peer not available (${PEER_FILE} absent): supa_audit rows left out\n`);
+    modes = modes.filter((m) => m !== 'supa_audit' || peerLoaded);
+    await setMode(s.c, 'with');
     const t0 = performance.now();
     const ids = await loadEvents(s);
     process.stdout.write(`  ${schema}: ${ids.length} events loaded (${Math.round(performance.now() - t0)} ms)\n`);
-    const out: { key: string; mode: Mode; ratios: number[]; cpuRatios: number[]; base: number[]; with: number[] }[] = [];
+    // A real run for the change context of the (d) workloads: its row is what run_id's foreign key checks.
+    const { rows: src } = await s.c.query<{ id: string }>(
+      `insert into public.event_sources (name, base_url) values ('bench', 'https://listings.example') returning id`,
+    );
+    const { rows: run } = await s.c.query<{ id: string }>(`select public.start_run($1, 'feed') as id`, [src[0]!.id]);
+    const runId = run[0]!.id;
+    const out: SchemaResult[] = [];
     let k = 1;
     for (const w of workloads) {
       const wModes = modes.filter((m) => !w.skip?.includes(m));
-      const per: Record<Mode, Measure[]> = { without: [], with: [], 'statement-level': [], floor: [] };
+      const per: Record<Mode, Measure[]> = { without: [], with: [], supa_audit: [], 'statement-level': [], floor: [] };
+      // Session-wide, as a scraper that names its run once per connection; every mode writes under it.
+      await s.c.query(`select set_config('scrapeguard.run_id', $1, false)`, [w.context ? runId : '']);
       const reps = w.unit === 'ms' ? REPS : SINGLE_REPS;
       // Single-row workloads: one untimed pass per mode first (the first measurement
       // after loading ran slower whichever mode it was).
@@ -362,11 +442,67 @@ async function benchSchema(
         );
       }
     }
+    await s.c.query(`select set_config('scrapeguard.run_id', '', false)`);
     await setMode(s.c, 'with');
-    return out;
+    {
+      const { rows } = await s.c.query<{ n: string }>('select count(*) as n from public.event_revisions where run_id = $1', [runId]);
+      process.stdout.write(`  ${schema}: ${rows[0]!.n} revision rows attributed to the run\n`);
+    }
+    const asOf = await benchAsOf(s, schema);
+    return { out, asOf };
   } finally {
     await s.c.end();
   }
+}
+
+interface SchemaResult {
+  key: string;
+  mode: Mode;
+  ratios: number[];
+  cpuRatios: number[];
+  base: number[];
+  with: number[];
+}
+
+interface AsOfResult {
+  ratios: number[];
+  readMs: number[];
+  asOfMs: number[];
+  events: number;
+  revisions: number;
+}
+
+/**
+ * (e) The whole calendar as of a time against a sequential read of all of event_revisions,
+ * alternating, both counted on the server (no rows sent), in the same session.
+ */
+async function benchAsOf(s: Session, schema: string): Promise<AsOfResult> {
+  await s.c.query('vacuum analyze public.event_revisions');
+  const { rows: n } = await s.c.query<{ events: string; revisions: string }>(
+    `select (select count(*) from public.events) as events, (select count(*) from public.event_revisions) as revisions`,
+  );
+  const read = async () => {
+    await s.c.query('select count(*) from (select * from public.event_revisions offset 0) r');
+  };
+  const asOf = async () => {
+    await s.c.query('select count(*) from (select * from public.events_as_of(now()) offset 0) e');
+  };
+  await read();
+  await asOf();
+  const readMs: number[] = [];
+  const asOfMs: number[] = [];
+  for (let rep = 0; rep < ASOF_REPS; rep++) {
+    const order = rep % 2 === 0 ? [read, asOf] : [asOf, read];
+    for (const f of order) {
+      const m = await s.time(f);
+      (f === read ? readMs : asOfMs).push(m.wallMs);
+    }
+  }
+  const ratios = asOfMs.map((x, i) => x / readMs[i]!);
+  process.stdout.write(
+    `  ${schema} e        events_as_of     ratio ${round(median(ratios)).toFixed(2)}×  [${readMs.map((x) => round(x, 0)).join(' ')} → ${asOfMs.map((x) => round(x, 0)).join(' ')} ms]\n`,
+  );
+  return { ratios, readMs, asOfMs, events: Number(n[0]!.events), revisions: Number(n[0]!.revisions) };
 }
 
 async function appSchemaDatabase(urls: { app: string; admin: string }) {
@@ -401,43 +537,95 @@ async function main(): Promise<void> {
     dbs.push(app);
     const local = !server.external;
 
+    const extra: Mode[] = ALTERNATIVES ? ['statement-level', 'floor'] : [];
+    const baseRun = await benchSchema('base schema', base.appUrl, local, ['without', 'with', 'supa_audit', ...extra]);
+    const appRun = await benchSchema('app schema', app.appUrl, local, ['without', 'with', 'supa_audit']);
     const results = [
-      ...(await benchSchema('base schema', base.appUrl, local, ['without', 'with', 'statement-level', 'floor'])).map((r) => ({ ...r, schema: 'base schema' })),
-      ...(await benchSchema('app schema', app.appUrl, local, ['without', 'with'])).map((r) => ({ ...r, schema: 'app schema' })),
+      ...baseRun.out.map((r) => ({ ...r, schema: 'base schema' })),
+      ...appRun.out.map((r) => ({ ...r, schema: 'app schema' })),
     ];
 
-    const rows: Row[] = results.map((r) => {
+    const rows: Row[] = [];
+    for (const r of results) {
       const w = workloads.find((x) => x.key === r.key)!;
       const ratio = round(median(r.ratios));
-      const cpu = r.cpuRatios.length ? `cpu-time ratio ${round(median(r.cpuRatios)).toFixed(2)}×; ` : '';
+      const cpuRatio = r.cpuRatios.length ? median(r.cpuRatios) : null;
+      const cpu = cpuRatio !== null ? `cpu-time ratio ${round(cpuRatio).toFixed(2)}×; ` : '';
       const variant = {
         without: '',
         with: '',
+        supa_audit: `, ${PEER_NAME}`,
         'statement-level': ', statement-level alternative',
         floor: ', floor: a trigger that only inserts one constant row',
       }[r.mode];
       const lead = {
         without: '',
         with: '',
+        supa_audit: `PEER, measured in the same run on the same table: ${PEER_NAME}'s row trigger (whole old and new rows as jsonb); `,
         'statement-level': 'ALTERNATIVE, not shipped: statement-level trigger with transition tables; ',
         floor:
           'DIAGNOSTIC: the same WHEN clause, and a function that inserts one constant row into a table without indexes or constraints — the least a trigger that records anything costs; ',
       }[r.mode];
-      const verdict = r.mode === 'floor' ? '' : `; ${ratio <= w.goal ? 'meets' : 'misses'} the goal`;
-      return {
+      const judged = r.mode === 'with' || r.mode === 'statement-level';
+      const verdict = judged ? `; ${ratio <= w.goal ? 'meets' : 'misses'} the goal` : '';
+      rows.push({
         name: `${w.label} [${r.schema}${variant}]`,
         baseline: round(median(r.base), 1),
         measured: round(median(r.with), 1),
         ratio,
-        goal: r.mode === 'floor' ? 'diagnostic' : `≤ ${w.goal}×`,
+        goal: judged ? `≤ ${w.goal}×` : r.mode === 'supa_audit' ? 'peer' : 'diagnostic',
         unit: w.unit,
-        pass: r.mode === 'floor' ? undefined : ratio <= w.goal,
+        pass: judged ? ratio <= w.goal : undefined,
         notes: `${lead}${cpu}median of ${r.ratios.length} per-repetition ratios (${r.ratios.map((x) => round(x).toFixed(2)).join(', ')})${verdict}`,
-      };
-    });
+      });
+      // Ours against the peer: overhead (ratio − 1) over the peer's, wall time for the bulk
+      // workloads, server CPU time for the single-row ones (the client's round trip is the same for both).
+      const peer = results.find((p) => p.schema === r.schema && p.key === r.key && p.mode === 'supa_audit');
+      if (r.mode === 'with' && peer && w.key !== 'a') {
+        const single = w.unit !== 'ms';
+        const ours = single && cpuRatio !== null && peer.cpuRatios.length ? cpuRatio : median(r.ratios);
+        const theirs = single && cpuRatio !== null && peer.cpuRatios.length ? median(peer.cpuRatios) : median(peer.ratios);
+        const share = theirs > 1 ? (ours - 1) / (theirs - 1) : Number.POSITIVE_INFINITY;
+        const goal = single ? 0.5 : 1 / 3;
+        rows.push({
+          name: `${w.label} [${r.schema}]: overhead against ${PEER_NAME}'s`,
+          baseline: round(theirs - 1, 2),
+          measured: round(ours - 1, 2),
+          ratio: round(share),
+          goal: `≤ ${round(goal)}`,
+          unit: single ? 'server cpu overhead (ratio − 1)' : 'overhead (ratio − 1)',
+          pass: share <= goal,
+          notes: `(ours − 1) / (${PEER_NAME} − 1), ${single ? 'median cpu-time ratios of the backend' : 'median wall-time ratios'} of the same run`,
+        });
+      }
+    }
+    for (const [schema, a] of [['base schema', baseRun.asOf], ['app schema', appRun.asOf]] as const) {
+      const ratio = round(median(a.ratios));
+      rows.push({
+        name: `(e) events_as_of(now()) over the whole calendar / a sequential read of event_revisions [${schema}]`,
+        baseline: round(median(a.readMs), 1),
+        measured: round(median(a.asOfMs), 1),
+        ratio,
+        goal: '≤ 15×',
+        unit: 'ms',
+        pass: ratio <= 15,
+        notes: `${a.events} events, ${a.revisions} revision rows (the history the write workloads left); both counted on the server; median of ${a.ratios.length} alternating rounds (ratios ${a.ratios.map((x) => round(x).toFixed(2)).join(', ')})`,
+      });
+    }
+    if (!peerLoaded) {
+      rows.push({
+        name: `${PEER_NAME}: peer not available`,
+        baseline: 0,
+        measured: 0,
+        ratio: 0,
+        unit: '',
+        goal: 'diagnostic',
+        notes: `${PEER_FILE} is absent, so no peer rows were measured`,
+      });
+    }
 
     const out = writeBenchResult('revisions', {
-      title: `Event revision triggers: with / without, ${EVENTS} events (${version.split(' on ')[0]})`,
+      title: `Event revision triggers: with / without / ${PEER_NAME}, ${EVENTS} events (${version.split(' on ')[0]})`,
       server: version,
       rows,
     });
