@@ -17,7 +17,7 @@
  * peer rows are left out and the results say so. Sizes: BENCH_EVENTS, BENCH_REPS,
  * BENCH_SINGLE_REPS, BENCH_SINGLE, BENCH_ASOF_REPS.
  *
- * on two events tables of 100k rows: the base schema (brief §3, what 000001 creates
+ * on two events tables of 100k rows: the base schema (what 000001 creates
  * on a bare database) and the real app's richer table (tests/fixtures/app-schema.sql:
  * more columns, GIN indexes, its own BEFORE triggers). The modes alternate within
  * each repetition (without, with, …) and the ratio reported is the median of the
