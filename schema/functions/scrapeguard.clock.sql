@@ -8,8 +8,8 @@ AS $function$
 begin
   return coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.now', true), '')::pg_catalog.timestamptz,
-    (select coalesce(c.frozen_at, pg_catalog.clock_timestamp() + c.offset_by)
-       from scrapeguard.clock_control c where c.id),
+    case when pg_catalog.pg_sequence_last_value('scrapeguard.clock_moved'::pg_catalog.regclass) > 0
+         then scrapeguard.moved_clock() end,
     pg_catalog.clock_timestamp()
   );
 end

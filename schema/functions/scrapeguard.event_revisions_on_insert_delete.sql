@@ -16,8 +16,8 @@ begin
   if tg_op = 'INSERT' then
     select coalesce(max(r.revision), 0) + 1, (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.now', true), '')::pg_catalog.timestamptz,
-    (select coalesce(c.frozen_at, pg_catalog.clock_timestamp() + c.offset_by)
-       from scrapeguard.clock_control c where c.id),
+    case when pg_catalog.pg_sequence_last_value('scrapeguard.clock_moved'::pg_catalog.regclass) > 0
+         then scrapeguard.moved_clock() end,
     pg_catalog.clock_timestamp()
   )
 )
@@ -50,8 +50,8 @@ begin
   else
     select coalesce(max(r.revision), 0) + 1, (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.now', true), '')::pg_catalog.timestamptz,
-    (select coalesce(c.frozen_at, pg_catalog.clock_timestamp() + c.offset_by)
-       from scrapeguard.clock_control c where c.id),
+    case when pg_catalog.pg_sequence_last_value('scrapeguard.clock_moved'::pg_catalog.regclass) > 0
+         then scrapeguard.moved_clock() end,
     pg_catalog.clock_timestamp()
   )
 )

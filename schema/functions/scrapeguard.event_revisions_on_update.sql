@@ -26,8 +26,8 @@ begin
     -- starts with an insert, each with the whole row.
     select coalesce(max(r.revision), 0) + 1, (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.now', true), '')::pg_catalog.timestamptz,
-    (select coalesce(c.frozen_at, pg_catalog.clock_timestamp() + c.offset_by)
-       from scrapeguard.clock_control c where c.id),
+    case when pg_catalog.pg_sequence_last_value('scrapeguard.clock_moved'::pg_catalog.regclass) > 0
+         then scrapeguard.moved_clock() end,
     pg_catalog.clock_timestamp()
   )
 )
@@ -59,8 +59,8 @@ begin
     end if;
     select coalesce(max(r.revision), 0) + 1, (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.now', true), '')::pg_catalog.timestamptz,
-    (select coalesce(c.frozen_at, pg_catalog.clock_timestamp() + c.offset_by)
-       from scrapeguard.clock_control c where c.id),
+    case when pg_catalog.pg_sequence_last_value('scrapeguard.clock_moved'::pg_catalog.regclass) > 0
+         then scrapeguard.moved_clock() end,
     pg_catalog.clock_timestamp()
   )
 )
@@ -177,8 +177,8 @@ begin
   -- the time is read once, so every row of the revision has the same changed_at.
   select coalesce(max(r.revision), 0) + 1, (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.now', true), '')::pg_catalog.timestamptz,
-    (select coalesce(c.frozen_at, pg_catalog.clock_timestamp() + c.offset_by)
-       from scrapeguard.clock_control c where c.id),
+    case when pg_catalog.pg_sequence_last_value('scrapeguard.clock_moved'::pg_catalog.regclass) > 0
+         then scrapeguard.moved_clock() end,
     pg_catalog.clock_timestamp()
   )
 )

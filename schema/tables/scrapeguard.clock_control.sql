@@ -9,6 +9,8 @@ create table scrapeguard.clock_control (
   constraint clock_control_pkey PRIMARY KEY (id)
 );
 
+CREATE TRIGGER clock_control_moved AFTER INSERT OR UPDATE ON scrapeguard.clock_control FOR EACH STATEMENT EXECUTE FUNCTION scrapeguard.note_clock_moved();
+
 alter table scrapeguard.clock_control enable row level security;
 
 create policy "the clock is readable" on scrapeguard.clock_control for select to authenticated
@@ -16,6 +18,14 @@ create policy "the clock is readable" on scrapeguard.clock_control for select to
 
 grant select on table scrapeguard.clock_control to authenticated;
 grant select, update on table scrapeguard.clock_control to service_role;
+
+create sequence scrapeguard.clock_moved as integer minvalue 0 maxvalue 1 start with 0 increment by 1 no cycle
+  owned by scrapeguard.clock_control.id;
+comment on sequence scrapeguard.clock_moved is
+  '1 once scrapeguard.clock_control has been written (the shared clock moved, frozen or reset): from then on scrapeguard.clock() reads that row. Set by the clock_control_moved trigger; never set back (0 would be unsafe to set outside the row''s transaction).';
+
+grant select on sequence scrapeguard.clock_moved to authenticated;
+grant select on sequence scrapeguard.clock_moved to service_role;
 
 comment on table scrapeguard.clock_control is
   'At most one row: a shared offset or frozen instant for scrapeguard.clock(). Tests and demos only.';

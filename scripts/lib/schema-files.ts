@@ -174,13 +174,27 @@ export async function generateSchemaFiles(c: pg.Client): Promise<Map<string, str
     );
     parts.push(pols.rows.map((p) => p.line).join('\n'));
     parts.push(grants('table', name, await acls(c, 'relacl', 'pg_catalog.pg_class', r.oid)).join('\n'));
-    const seqs = await c.query<{ oid: number; name: string }>(
-      `select d.objid::int as oid, d.objid::regclass::text as name from pg_catalog.pg_depend d
-        where d.refobjid = $1 and d.classid = 'pg_class'::regclass and d.deptype in ('a', 'i')
-          and (select relkind from pg_catalog.pg_class where oid = d.objid) = 'S' order by 2`,
-      [r.oid],
+    // Identity sequences are implied by their column; a sequence OWNED BY a column
+    // (deptype 'a') is written out with its parameters and comment.
+    const seqs = await c.query<{ oid: number; name: string; definition: string | null }>(
+      `select d.objid::int as oid, d.objid::regclass::text as name,
+              case when d.deptype = 'a' then
+                format(E'create sequence %s as %s minvalue %s maxvalue %s start with %s increment by %s%s\\n  owned by %s.%s;%s',
+                       d.objid::regclass, format_type(q.seqtypid, null), q.seqmin, q.seqmax, q.seqstart, q.seqincrement,
+                       case when q.seqcycle then ' cycle' else ' no cycle' end, $2::text, quote_ident(a.attname),
+                       coalesce(format(E'\\ncomment on sequence %s is\\n  %s;', d.objid::regclass,
+                                       quote_literal(pg_catalog.obj_description(d.objid, 'pg_class'))), ''))
+              end as definition
+         from pg_catalog.pg_depend d
+         join pg_catalog.pg_sequence q on q.seqrelid = d.objid
+         left join pg_catalog.pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
+        where d.refobjid = $1 and d.classid = 'pg_class'::regclass and d.deptype in ('a', 'i') order by 2`,
+      [r.oid, name],
     );
-    for (const s of seqs.rows) parts.push(grants('sequence', s.name, await acls(c, 'relacl', 'pg_catalog.pg_class', s.oid)).join('\n'));
+    for (const s of seqs.rows) {
+      if (s.definition) parts.push(s.definition);
+      parts.push(grants('sequence', s.name, await acls(c, 'relacl', 'pg_catalog.pg_class', s.oid)).join('\n'));
+    }
     const cmts = await c.query<{ line: string }>(
       `select format(E'comment on column %s.%s is\\n  %s;', $2::text, quote_ident(a.attname), quote_literal(pg_catalog.col_description(a.attrelid, a.attnum))) as line
          from pg_catalog.pg_attribute a
