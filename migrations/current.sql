@@ -11,12 +11,12 @@
 --    shaped item (no key, unknown column…), a key repeated in the batch, or a key whose
 --    event the app deleted go there directly. The catalog facts the statements are built
 --    from are read without a dynamic statement per column.
--- 2. scrapeguard.current_change_run_id(): the header part is skipped unless the headers
---    name x-scrapeguard-run-id and the role may use it; the id is checked with plain
---    string tests (the anchored pattern with counted repetitions cost ≈ 50 µs a call);
---    the run's lookup is cached in scrapeguard.header_run for the rest of the statement
---    (keyed by the id and the statement's start), so a statement that writes many rows
---    looks the run up once.
+-- 2. scrapeguard.current_change_run_id(): no subquery any more (the trigger statement that
+--    embeds it no longer names scraping_runs, which it locked and set up at every write,
+--    header or not); when the headers name x-scrapeguard-run-id and the role may use it,
+--    scrapeguard.header_run_id() reads the id with plain string tests (the anchored
+--    pattern with counted repetitions cost ≈ 50 µs a call) and looks the run up once per
+--    statement (kept in scrapeguard.header_run, keyed by the id and the statement's start).
 --
 -- Every statement is idempotent: running this file twice leaves the same catalog.
 
@@ -24,19 +24,63 @@
 -- 1. The run of a change
 -- ---------------------------------------------------------------------------------
 
+-- The header's run, when the headers name one: the id is read right after the header's
+-- name ("x-scrapeguard-run-id", optional spaces, a colon, optional spaces, a quoted
+-- 8-4-4-4-12 hex id) with LIKE, a one-class pattern and a length, so the cast to uuid
+-- can never fail; a malformed id names no run. The run must exist and be running; the
+-- answer is kept in the transaction-local setting scrapeguard.header_run as
+-- "<id><+|-><statement start>", so the other rows of the same statement reuse it and the
+-- next statement (a run finished meanwhile, another header) looks again. PL/pgSQL: its
+-- lookup's plan is kept for the session (a SQL function called from a trigger is planned
+-- again at every call). It never raises: the app's write must not fail over a header.
+create or replace function scrapeguard.header_run_id() returns uuid
+  language plpgsql
+  volatile
+  set search_path = ''
+as $$
+declare
+  v_headers text := pg_catalog.current_setting('request.headers', true);
+  v_at text := pg_catalog.statement_timestamp()::text;
+  v_cache text := pg_catalog.current_setting('scrapeguard.header_run', true);
+  v_rest text;
+  v_id text;
+  v_running boolean;
+begin
+  v_rest := pg_catalog.ltrim(pg_catalog.substr(v_headers, pg_catalog.strpos(v_headers, '"x-scrapeguard-run-id"') + 22, 64), ' ');
+  if coalesce(pg_catalog.strpos(v_headers, '"x-scrapeguard-run-id"'), 0) = 0
+     or pg_catalog.left(v_rest, 1) is distinct from ':' then
+    return null;
+  end if;
+  v_rest := pg_catalog.ltrim(pg_catalog.substr(v_rest, 2), ' ');
+  v_id := pg_catalog.substr(v_rest, 2, 36);
+  if not coalesce(v_rest like '"________-____-____-____-____________"%'
+                  and v_id operator(pg_catalog.~) '^[0-9A-Fa-f-]+$'
+                  and pg_catalog.length(pg_catalog.replace(v_id, '-', '')) = 32, false) then
+    return null;
+  end if;
+  if v_cache = v_id || '+' || v_at then
+    return v_id::pg_catalog.uuid;
+  end if;
+  if v_cache = v_id || '-' || v_at then
+    return null;
+  end if;
+  v_running := exists (select from public.scraping_runs r where r.id = v_id::pg_catalog.uuid and r.status = 'running');
+  perform pg_catalog.set_config('scrapeguard.header_run', v_id || case when v_running then '+' else '-' end || v_at, true);
+  return case when v_running then v_id::pg_catalog.uuid end;
+end
+$$;
+comment on function scrapeguard.header_run_id() is
+  'The running run named by the request header x-scrapeguard-run-id, else null (malformed, unknown or finished); looked up once per statement. Used by current_change_run_id(), which checks the role first.';
+revoke all on function scrapeguard.header_run_id() from public, anon, authenticated;
+grant execute on function scrapeguard.header_run_id() to service_role;
+
 -- Still one SELECT of one expression (refresh_event_revision_trigger() embeds it in the
--- generated trigger code). Without a change context:
--- - no header, or a role that may not use it: one current_setting read and one strpos;
--- - the header: the id is read after the header's name (`"x-scrapeguard-run-id"`, then
---   optional spaces, a colon, optional spaces, a quoted 8-4-4-4-12 hex id) with LIKE, a
---   one-class pattern and a length, so the cast to uuid can never fail; a malformed id
---   names no run. The run must exist and be running; that lookup's answer is kept in the
---   transaction-local setting scrapeguard.header_run as "<id><+|-><statement start>", so
---   the other rows of the same statement reuse it, and the next statement (a run finished
---   meanwhile, another header) looks again. OFFSET 0 keeps the id subquery from being
---   pulled up (each reference would compute it again). The run is read by a scalar
---   subquery, a primary-key probe (an EXISTS may be planned as a hash of every running
---   run). VOLATILE: it writes that setting.
+-- generated trigger code), now without a subquery: the statement of the trigger that
+-- embeds it reads no table but event_revisions. A subquery of scraping_runs in it, even
+-- one never run, was locked and set up at every execution (a plan that names a table
+-- locks it each time it runs): ≈ 10 % of a single-row update without any header. Without
+-- a change context: no header, or a role that may not use it, costs one setting read and
+-- one strpos; the header calls header_run_id().
 create or replace function scrapeguard.current_change_run_id() returns uuid
   language sql
   volatile
@@ -47,26 +91,7 @@ as $$
     case
       when pg_catalog.strpos(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"') > 0
        and pg_catalog.current_setting('role') in ('service_role', 'none')
-      then (select case
-                     when i.id is null then null
-                     when s.c = i.id || '+' || i.at then i.id::pg_catalog.uuid
-                     when s.c = i.id || '-' || i.at then null
-                     else pg_catalog.left(nullif(pg_catalog.left(pg_catalog.set_config('scrapeguard.header_run',
-                            i.id || case when (select true from public.scraping_runs r
-                                                where r.id = i.id::pg_catalog.uuid and r.status = 'running')
-                                         then '+' else '-' end || i.at, true), 37), i.id || '-'), 36)::pg_catalog.uuid
-                   end
-              from (select pg_catalog.current_setting('scrapeguard.header_run', true) as c) s,
-                   (select case when b.v like '"________-____-____-____-____________"%'
-                                 and pg_catalog.substr(b.v, 2, 36) operator(pg_catalog.~) '^[0-9A-Fa-f-]+$'
-                                 and pg_catalog.length(pg_catalog.replace(pg_catalog.substr(b.v, 2, 36), '-', '')) = 32
-                                then pg_catalog.substr(b.v, 2, 36) end as id,
-                           pg_catalog.statement_timestamp()::pg_catalog.text as at
-                      from (select pg_catalog.ltrim(pg_catalog.substr(a.v, 2), ' ') as v
-                              from (select pg_catalog.ltrim(pg_catalog.substr(h.v, pg_catalog.strpos(h.v, '"x-scrapeguard-run-id"') + 22, 64), ' ') as v
-                                      from (select pg_catalog.current_setting('request.headers', true) as v) h) a
-                             where pg_catalog.left(a.v, 1) = ':') b
-                    offset 0) i)
+      then scrapeguard.header_run_id()
     end)
 $$;
 comment on function scrapeguard.current_change_run_id() is

@@ -301,7 +301,7 @@ for (const shape of SHAPES) {
           ['a c', runB],
         ]);
         // Another role in the same transaction: the cached run is not handed to it.
-        await c.query('grant execute on function scrapeguard.current_change_run_id() to authenticated');
+        await c.query('grant execute on function scrapeguard.current_change_run_id(), scrapeguard.header_run_id() to authenticated');
         await c.query('set local role authenticated');
         expect((await c.query(`select scrapeguard.current_change_run_id() as r`)).rows[0].r).toBeNull();
         await c.query('set local role service_role');

@@ -1,7 +1,8 @@
 -- Down script of the migration in migrations/current.sql: ingest_events and
 -- current_change_run_id() as they were (schema/ before this migration), without the
--- item-isolating function (its body is ingest_events' again), and the revision triggers
--- regenerated with the previous run rule.
+-- item-isolating function (its body is ingest_events' again) and without header_run_id(),
+-- and the revision triggers regenerated with the previous run rule (before header_run_id()
+-- is dropped: the current triggers call it).
 
 CREATE OR REPLACE FUNCTION public.ingest_events(run_id uuid, events jsonb, complete boolean DEFAULT false, actor text DEFAULT NULL::text)
  RETURNS jsonb
@@ -488,3 +489,4 @@ comment on function scrapeguard.current_change_run_id() is
 
 -- The revision triggers embed current_change_run_id()'s body: regenerate them.
 select scrapeguard.refresh_event_revision_trigger();
+drop function if exists scrapeguard.header_run_id();

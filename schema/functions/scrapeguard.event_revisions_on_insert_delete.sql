@@ -29,26 +29,7 @@ begin
     case
       when pg_catalog.strpos(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"') > 0
        and pg_catalog.current_setting('role') in ('service_role', 'none')
-      then (select case
-                     when i.id is null then null
-                     when s.c = i.id || '+' || i.at then i.id::pg_catalog.uuid
-                     when s.c = i.id || '-' || i.at then null
-                     else pg_catalog.left(nullif(pg_catalog.left(pg_catalog.set_config('scrapeguard.header_run',
-                            i.id || case when (select true from public.scraping_runs r
-                                                where r.id = i.id::pg_catalog.uuid and r.status = 'running')
-                                         then '+' else '-' end || i.at, true), 37), i.id || '-'), 36)::pg_catalog.uuid
-                   end
-              from (select pg_catalog.current_setting('scrapeguard.header_run', true) as c) s,
-                   (select case when b.v like '"________-____-____-____-____________"%'
-                                 and pg_catalog.substr(b.v, 2, 36) operator(pg_catalog.~) '^[0-9A-Fa-f-]+$'
-                                 and pg_catalog.length(pg_catalog.replace(pg_catalog.substr(b.v, 2, 36), '-', '')) = 32
-                                then pg_catalog.substr(b.v, 2, 36) end as id,
-                           pg_catalog.statement_timestamp()::pg_catalog.text as at
-                      from (select pg_catalog.ltrim(pg_catalog.substr(a.v, 2), ' ') as v
-                              from (select pg_catalog.ltrim(pg_catalog.substr(h.v, pg_catalog.strpos(h.v, '"x-scrapeguard-run-id"') + 22, 64), ' ') as v
-                                      from (select pg_catalog.current_setting('request.headers', true) as v) h) a
-                             where pg_catalog.left(a.v, 1) = ':') b
-                    offset 0) i)
+      then scrapeguard.header_run_id()
     end)
 ), (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.actor', true), ''),
@@ -77,26 +58,7 @@ begin
     case
       when pg_catalog.strpos(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"') > 0
        and pg_catalog.current_setting('role') in ('service_role', 'none')
-      then (select case
-                     when i.id is null then null
-                     when s.c = i.id || '+' || i.at then i.id::pg_catalog.uuid
-                     when s.c = i.id || '-' || i.at then null
-                     else pg_catalog.left(nullif(pg_catalog.left(pg_catalog.set_config('scrapeguard.header_run',
-                            i.id || case when (select true from public.scraping_runs r
-                                                where r.id = i.id::pg_catalog.uuid and r.status = 'running')
-                                         then '+' else '-' end || i.at, true), 37), i.id || '-'), 36)::pg_catalog.uuid
-                   end
-              from (select pg_catalog.current_setting('scrapeguard.header_run', true) as c) s,
-                   (select case when b.v like '"________-____-____-____-____________"%'
-                                 and pg_catalog.substr(b.v, 2, 36) operator(pg_catalog.~) '^[0-9A-Fa-f-]+$'
-                                 and pg_catalog.length(pg_catalog.replace(pg_catalog.substr(b.v, 2, 36), '-', '')) = 32
-                                then pg_catalog.substr(b.v, 2, 36) end as id,
-                           pg_catalog.statement_timestamp()::pg_catalog.text as at
-                      from (select pg_catalog.ltrim(pg_catalog.substr(a.v, 2), ' ') as v
-                              from (select pg_catalog.ltrim(pg_catalog.substr(h.v, pg_catalog.strpos(h.v, '"x-scrapeguard-run-id"') + 22, 64), ' ') as v
-                                      from (select pg_catalog.current_setting('request.headers', true) as v) h) a
-                             where pg_catalog.left(a.v, 1) = ':') b
-                    offset 0) i)
+      then scrapeguard.header_run_id()
     end)
 ), (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.actor', true), ''),
