@@ -6,11 +6,13 @@ CREATE OR REPLACE FUNCTION scrapeguard.header_run_id()
  SET search_path TO ''
 AS $function$
 declare
-  v_headers text := pg_catalog.current_setting('request.headers', true);
-  v_at text := pg_catalog.statement_timestamp()::text;
-  v_cache text := pg_catalog.current_setting('scrapeguard.header_run', true);
-  v_rest text;
-  v_id text;
+  -- Types schema-qualified: the revision triggers (SECURITY DEFINER) call this, and an
+  -- unqualified type name is looked up in the caller's temporary schema first.
+  v_headers pg_catalog.text := pg_catalog.current_setting('request.headers', true);
+  v_at pg_catalog.text := pg_catalog.statement_timestamp()::pg_catalog.text;
+  v_cache pg_catalog.text := pg_catalog.current_setting('scrapeguard.header_run', true);
+  v_rest pg_catalog.text;
+  v_id pg_catalog.text;
   v_running boolean;
 begin
   v_rest := pg_catalog.ltrim(pg_catalog.substr(v_headers, pg_catalog.strpos(v_headers, '"x-scrapeguard-run-id"') + 22, 64), ' ');
