@@ -588,7 +588,8 @@ grant execute on function scrapeguard.ingest_events_isolating(uuid, jsonb, boole
 --      before; keys a concurrent ingest claimed meanwhile go to the update step;
 --   d. items that differ: locked in id order and updated per group of columns, the
 --      UPDATE comparing again, as before;
---   e. last_seen_at of the keys seen, once per run; the run's counts.
+--   e. last_seen_at of the keys seen, once per run;
+--   then, after the subtransaction, the run's counts (one UPDATE, as before).
 -- b to e run in one subtransaction: if an item's data fails anywhere (a type, a domain,
 -- a constraint, a trigger of the app), it is rolled back and the batch goes to
 -- scrapeguard.ingest_events_isolating(), which finds the bad items. So a clean batch
@@ -636,7 +637,6 @@ declare
   -- Groups
   g record;
   v_col_list text[];
-  v_sql text;
   v_set text;
   v_gpred text;
   v_done_idx integer[];

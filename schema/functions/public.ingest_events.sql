@@ -37,7 +37,6 @@ declare
   -- Groups
   g record;
   v_col_list text[];
-  v_sql text;
   v_set text;
   v_gpred text;
   v_done_idx integer[];
