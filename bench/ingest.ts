@@ -21,6 +21,7 @@
  *
  *   npx tsx bench/ingest.ts [mostly-unchanged] [all-new] [header]   (BENCH_ROUNDS to override)
  */
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { currentMigration } from '../scripts/lib/migrations.js';
 import { buildTemplates, copyTemplate, startTestServer, type ServerUrls } from '../scripts/lib/test-cluster.js';
@@ -106,6 +107,8 @@ function renumber(text: string): string {
 
 interface Fixture {
   c: pg.Client;
+  /** The backend process of c (its CPU time is read from /proc when the server is local). */
+  pid: number;
   /** The database as its owner (no role switch). */
   url: string;
   source: string;
@@ -126,8 +129,10 @@ async function fixture(urls: ServerUrls): Promise<Fixture> {
     await owner.query<{ id: string }>(`insert into public.event_sources (name, base_url) values ('bench', 'https://listings.example') returning id`)
   ).rows[0]!.id;
   await owner.end();
+  const pid = (await c.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
   return {
     c,
+    pid,
     url: db.appUrl,
     source,
     async close() {
@@ -137,38 +142,69 @@ async function fixture(urls: ServerUrls): Promise<Fixture> {
   };
 }
 
+/**
+ * The backend's CPU time so far, ms (schedstat's first field: nanoseconds on a CPU), or
+ * null when the server is not a local process. Read while the backend is idle (between
+ * statements), so the value is current. On a shared machine wall time includes waiting
+ * for a core; CPU time does not, so its ratio is the steadier figure of the two.
+ */
+function cpuMs(f: Fixture): number | null {
+  try {
+    return Number(readFileSync(`/proc/${f.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return null;
+  }
+}
+
+/** Wall and backend CPU time of fn, ms. */
+async function timed(f: Fixture, fn: () => Promise<void>): Promise<Timing> {
+  const c0 = cpuMs(f);
+  const t = performance.now();
+  await fn();
+  const ms = performance.now() - t;
+  const c1 = cpuMs(f);
+  return { ms, cpu: c0 === null || c1 === null ? null : c1 - c0 };
+}
+
+interface Timing {
+  ms: number;
+  cpu: number | null;
+}
+
 async function startRun(f: Fixture): Promise<string> {
   return (await f.c.query<{ id: string }>(`select public.start_run($1, 'feed') as id`, [f.source])).rows[0]!.id;
 }
 
-/** One round of the ingest side: a new run, BATCHES calls; ms. */
-async function ingestRound(f: Fixture, batches: Item[][]): Promise<number> {
+/** One round of the ingest side: a new run, BATCHES calls. */
+async function ingestRound(f: Fixture, batches: Item[][]): Promise<Timing> {
   const run = await startRun(f);
-  const t = performance.now();
-  for (const b of batches) {
-    const r = await f.c.query<{ r: { failed: number } }>('select public.ingest_events($1, $2::jsonb) as r', [run, JSON.stringify(b)]);
-    if (r.rows[0]!.r.failed !== 0) throw new Error(`ingest_events refused items: ${JSON.stringify(r.rows[0]!.r)}`);
-  }
-  const ms = performance.now() - t;
+  const bodies = batches.map((b) => JSON.stringify(b));
+  const t = await timed(f, async () => {
+    for (const b of bodies) {
+      const r = await f.c.query<{ r: { failed: number } }>('select public.ingest_events($1, $2::jsonb) as r', [run, b]);
+      if (r.rows[0]!.r.failed !== 0) throw new Error(`ingest_events refused items: ${JSON.stringify(r.rows[0]!.r)}`);
+    }
+  });
   await f.c.query(`select public.finish_run($1, 'succeeded')`, [run]);
-  return ms;
+  return t;
 }
 
-/** One round of the baseline: BATCHES multi-row upserts; ms. */
-async function upsertRound(f: Fixture, batches: Item[][]): Promise<number> {
+/** One round of the baseline: BATCHES multi-row upserts. */
+async function upsertRound(f: Fixture, batches: Item[][]): Promise<Timing> {
   const stmts = batches.map(upsert);
-  const t = performance.now();
-  for (const s of stmts) await f.c.query(s.text, s.values);
-  return performance.now() - t;
+  return timed(f, async () => {
+    for (const s of stmts) await f.c.query(s.text, s.values);
+  });
 }
 
-async function interleave(rounds: number, base: (r: number) => Promise<number>, meas: (r: number) => Promise<number>) {
+async function interleave(rounds: number, base: (r: number) => Promise<Timing>, meas: (r: number) => Promise<Timing>) {
   const b: number[] = [];
   const m: number[] = [];
   const ratios: number[] = [];
+  const cpuRatios: number[] = [];
   for (let r = 0; r < rounds; r += 1) {
-    let x: number;
-    let y: number;
+    let x: Timing;
+    let y: Timing;
     if (r % 2 === 0) {
       x = await base(r);
       y = await meas(r);
@@ -176,12 +212,16 @@ async function interleave(rounds: number, base: (r: number) => Promise<number>, 
       y = await meas(r);
       x = await base(r);
     }
-    b.push(x);
-    m.push(y);
-    ratios.push(y / x);
+    b.push(x.ms);
+    m.push(y.ms);
+    ratios.push(y.ms / x.ms);
+    if (x.cpu !== null && y.cpu !== null && x.cpu > 0) cpuRatios.push(y.cpu / x.cpu);
   }
-  return { base: median(b), meas: median(m), ratio: median(ratios), ratios };
+  return { base: median(b), meas: median(m), ratio: median(ratios), ratios, cpuRatios };
 }
+
+/** ", cpu-time ratio 0.80× (0.78, 0.81, …)" when the backend's CPU time could be read. */
+const cpuText = (xs: number[]) => (xs.length ? `; backend cpu-time ratio ${median(xs).toFixed(2)}× (${ratiosText(xs)})` : '');
 
 const pages = (prefix: string) =>
   Array.from({ length: BATCHES }, (_, b) => Array.from({ length: BATCH }, (_, i) => item(prefix, b * BATCH + i)));
@@ -219,6 +259,7 @@ async function mostlyUnchanged(urls: ServerUrls): Promise<Row[]> {
     );
     const floorRounds: number[] = [];
     const floorRatios: number[] = [];
+    const floorCpu: number[] = [];
     // The revisions the changed rows must write, measured alone: one UPDATE per batch of
     // just the changed rows by id (no JSON, no comparison, no keys): the floor of any
     // writer that records history through the triggers.
@@ -226,19 +267,20 @@ async function mostlyUnchanged(urls: ServerUrls): Promise<Row[]> {
       const rp = roundPages(`floor ${r}`);
       const change = k;
       const base = await upsertRound(f, rp);
-      const t = performance.now();
-      for (const b of rp) {
-        const ch = b.filter((_, i) => i % 10 === change % 10);
-        await f.c.query(
-          `update public.events e set title = u.title, price_range = array[u.lo, u.lo + 50]
-             from unnest($1::uuid[], $2::text[], $3::int[]) as u (id, title, lo)
-            where e.id = u.id`,
-          [ch.map((it) => idOf.get(it.key)), ch.map((it) => it.title), ch.map((it) => it.price_range[0])],
-        );
-      }
-      const floor = performance.now() - t;
-      floorRounds.push(floor);
-      floorRatios.push(floor / base);
+      const floor = await timed(f, async () => {
+        for (const b of rp) {
+          const ch = b.filter((_, i) => i % 10 === change % 10);
+          await f.c.query(
+            `update public.events e set title = u.title, price_range = array[u.lo, u.lo + 50]
+               from unnest($1::uuid[], $2::text[], $3::int[]) as u (id, title, lo)
+              where e.id = u.id`,
+            [ch.map((it) => idOf.get(it.key)), ch.map((it) => it.title), ch.map((it) => it.price_range[0])],
+          );
+        }
+      });
+      floorRounds.push(floor.ms);
+      floorRatios.push(floor.ms / base.ms);
+      if (floor.cpu !== null && base.cpu !== null && base.cpu > 0) floorCpu.push(floor.cpu / base.cpu);
     }
     // ingest_events when nothing changes at all: the reading and comparing part alone.
     const still = await interleave(
@@ -254,7 +296,7 @@ async function mostlyUnchanged(urls: ServerUrls): Promise<Row[]> {
         ratio: round3(main.ratio),
         goal: '≤ 1.0×',
         unit: 'ms per 20 × 1,000 items',
-        notes: `20,000 events held by both sides; a new run per round (every key's last_seen_at moves once per run); the 2,000 changed events write 2 revision rows each and a notification; median of ${ROUNDS} alternating rounds (ratios ${ratiosText(main.ratios)})`,
+        notes: `20,000 events held by both sides; a new run per round (every key's last_seen_at moves once per run); the 2,000 changed events write 2 revision rows each and a notification; median of ${ROUNDS} alternating rounds (ratios ${ratiosText(main.ratios)})${cpuText(main.cpuRatios)}`,
       },
       {
         name: 'mostly-unchanged floor: only the 2,000 changed rows, one UPDATE by id per batch through the revision triggers / the same baseline',
@@ -263,7 +305,7 @@ async function mostlyUnchanged(urls: ServerUrls): Promise<Row[]> {
         ratio: round3(median(floorRatios)),
         goal: 'diagnostic',
         unit: 'ms per 20 × 1,000 items',
-        notes: `DIAGNOSTIC: the history that must be written for the rows that change, and nothing else (ids known, no JSON, no comparison); measured after the main rounds against the baseline of the same round (ratios ${ratiosText(floorRatios)})`,
+        notes: `DIAGNOSTIC: the history that must be written for the rows that change, and nothing else (ids known, no JSON, no comparison); measured after the main rounds against the baseline of the same round (ratios ${ratiosText(floorRatios)})${cpuText(floorCpu)}`,
       },
       {
         name: 'nothing-changed: ingest_events of 20,000 unchanged items / the same baseline (which rewrites every row)',
@@ -272,7 +314,7 @@ async function mostlyUnchanged(urls: ServerUrls): Promise<Row[]> {
         ratio: round3(still.ratio),
         goal: 'diagnostic',
         unit: 'ms per 20 × 1,000 items',
-        notes: `DIAGNOSTIC: JSON to rows, key lookup, comparison and the once-per-run last_seen_at update, no event written (ratios ${ratiosText(still.ratios)})`,
+        notes: `DIAGNOSTIC: JSON to rows, key lookup, comparison and the once-per-run last_seen_at update, no event written (ratios ${ratiosText(still.ratios)})${cpuText(still.cpuRatios)}`,
       },
     ];
   } finally {
@@ -296,6 +338,7 @@ async function allNew(urls: ServerUrls): Promise<Row[]> {
     // each): what any writer that records history pays, before keys or comparisons.
     const floorRatios: number[] = [];
     const floorTimes: number[] = [];
+    const floorCpu: number[] = [];
     for (let i = 0; i < ROUNDS; i += 1) {
       const base = await upsertRound(f, pages(`new-${(n += 1)}`));
       const stmts = pages(`new-${(n += 1)}`).map((b) => {
@@ -308,11 +351,12 @@ async function allNew(urls: ServerUrls): Promise<Row[]> {
           values: u.values.filter((_, k) => k % COLUMNS.length !== 0),
         };
       });
-      const t = performance.now();
-      for (const st of stmts) await f.c.query(renumber(st.text), st.values);
-      const floor = performance.now() - t;
-      floorTimes.push(floor);
-      floorRatios.push(floor / base);
+      const floor = await timed(f, async () => {
+        for (const st of stmts) await f.c.query(renumber(st.text), st.values);
+      });
+      floorTimes.push(floor.ms);
+      floorRatios.push(floor.ms / base.ms);
+      if (floor.cpu !== null && base.cpu !== null && base.cpu > 0) floorCpu.push(floor.cpu / base.cpu);
     }
     return [
       {
@@ -322,7 +366,7 @@ async function allNew(urls: ServerUrls): Promise<Row[]> {
         ratio: round3(r.ratio),
         goal: '≤ 2×',
         unit: 'ms per 20 × 1,000 items',
-        notes: `each new event: its key row, the event, an insert revision with the whole row and a notification; tables grow alike on both sides; median of ${ROUNDS} alternating rounds (ratios ${ratiosText(r.ratios)})`,
+        notes: `each new event: its key row, the event, an insert revision with the whole row and a notification; tables grow alike on both sides; median of ${ROUNDS} alternating rounds (ratios ${ratiosText(r.ratios)})${cpuText(r.cpuRatios)}`,
       },
       {
         name: 'all-new floor: the same new rows, one multi-row INSERT per batch into events through its revision triggers / the same baseline',
@@ -331,7 +375,7 @@ async function allNew(urls: ServerUrls): Promise<Row[]> {
         ratio: round3(median(floorRatios)),
         goal: 'diagnostic',
         unit: 'ms per 20 × 1,000 items',
-        notes: `DIAGNOSTIC: the history any writer of new events pays (no key, no JSON); each round against the baseline of that round (ratios ${ratiosText(floorRatios)})`,
+        notes: `DIAGNOSTIC: the history any writer of new events pays (no key, no JSON); each round against the baseline of that round (ratios ${ratiosText(floorRatios)})${cpuText(floorCpu)}`,
       },
     ];
   } finally {
@@ -367,13 +411,15 @@ async function header(urls: ServerUrls): Promise<Row[]> {
       ]);
     };
     let v = 0;
-    const updates = async (): Promise<number> => {
-      const t = performance.now();
-      for (let i = 0; i < HEADER_UPDATES; i += 1) {
-        v += 1;
-        await f.c.query({ name: 'upd', text: 'update public.events set title = $2 where id = $1', values: [ids[(v * 7919) % ids.length], `Header v${v}`] });
-      }
-      return ((performance.now() - t) * 1000) / HEADER_UPDATES;
+    /** HEADER_UPDATES single-row updates; µs per statement (wall and backend CPU). */
+    const updates = async (): Promise<Timing> => {
+      const t = await timed(f, async () => {
+        for (let i = 0; i < HEADER_UPDATES; i += 1) {
+          v += 1;
+          await f.c.query({ name: 'upd', text: 'update public.events set title = $2 where id = $1', values: [ids[(v * 7919) % ids.length], `Header v${v}`] });
+        }
+      });
+      return { ms: (t.ms * 1000) / HEADER_UPDATES, cpu: t.cpu === null ? null : (t.cpu * 1000) / HEADER_UPDATES };
     };
     const use = async (def: string) => {
       await owner.query(def);
@@ -401,7 +447,7 @@ async function header(urls: ServerUrls): Promise<Row[]> {
         ratio: round3(r.ratio),
         goal: '≤ 1.05×',
         unit: 'µs/statement',
-        notes: `one autocommit UPDATE per round trip (prepared), ${HEADER_UPDATES} per side per round over 2,000 events; request.headers (as PostgREST sets it per request) or scrapeguard.run_id set for the session; both sides attribute every revision to the run (${before} so far); median of ${ROUNDS} alternating rounds (ratios ${ratiosText(r.ratios)})`,
+        notes: `one autocommit UPDATE per round trip (prepared), ${HEADER_UPDATES} per side per round over 2,000 events; request.headers (as PostgREST sets it per request) or scrapeguard.run_id set for the session; both sides attribute every revision to the run (${before} so far); median of ${ROUNDS} alternating rounds (ratios ${ratiosText(r.ratios)})${cpuText(r.cpuRatios)}`,
       },
       {
         name: 'header absent: the same updates without the header, triggers with the fallback / without',
@@ -410,7 +456,7 @@ async function header(urls: ServerUrls): Promise<Row[]> {
         ratio: round3(none.ratio),
         goal: 'diagnostic',
         unit: 'µs/statement',
-        notes: `DIAGNOSTIC: what every other write pays for the fallback (one current_setting read); median of ${ROUNDS} alternating rounds (ratios ${ratiosText(none.ratios)})`,
+        notes: `DIAGNOSTIC: what every other write pays for the fallback (one current_setting read and one strpos); median of ${ROUNDS} alternating rounds (ratios ${ratiosText(none.ratios)})${cpuText(none.cpuRatios)}`,
       },
       {
         name: 'attributed by the header / not attributed at all (triggers without the fallback, nothing set)',
@@ -419,7 +465,7 @@ async function header(urls: ServerUrls): Promise<Row[]> {
         ratio: round3(attributedVsNot.ratio),
         goal: 'diagnostic',
         unit: 'µs/statement',
-        notes: `DIAGNOSTIC: attribution itself, whatever names the run: the header lookup plus the foreign-key check of event_revisions.run_id (a key-share lock of the run's row per revision); median of ${ROUNDS} alternating rounds (ratios ${ratiosText(attributedVsNot.ratios)})`,
+        notes: `DIAGNOSTIC: attribution itself, whatever names the run: the header lookup plus the foreign-key check of event_revisions.run_id (a key-share lock of the run's row per revision); median of ${ROUNDS} alternating rounds (ratios ${ratiosText(attributedVsNot.ratios)})${cpuText(attributedVsNot.cpuRatios)}`,
       },
     ];
   } finally {
@@ -429,7 +475,10 @@ async function header(urls: ServerUrls): Promise<Row[]> {
 }
 
 function report(row: Row): void {
-  console.log(`${row.name}\n  baseline ${row.baseline} ${row.unit}, measured ${row.measured} ${row.unit}, ratio ${row.ratio} (goal ${row.goal})`);
+  const cpu = /backend cpu-time ratio ([0-9.]+)/.exec(row.notes)?.[1];
+  console.log(
+    `${row.name}\n  baseline ${row.baseline} ${row.unit}, measured ${row.measured} ${row.unit}, ratio ${row.ratio}${cpu ? ` (cpu ${cpu})` : ''} (goal ${row.goal})`,
+  );
 }
 
 async function main(): Promise<void> {

@@ -196,6 +196,122 @@ for (const shape of SHAPES) {
       expect(h.rows).toEqual([{ run_id: null, actor: author }]);
     });
 
+    test('a clean batch is written set-based; a batch that fails on an item goes item by item, leaving nothing of the failed attempt', async () => {
+      const src = await source(`paths ${shape.label}`);
+      const run = await startRun(src);
+      const c = await pool.connect();
+      const notices: string[] = [];
+      const onNotice = (n: { message?: string }) => notices.push(n.message ?? '');
+      c.on('notice', onNotice);
+      try {
+        await c.query('set client_min_messages = debug1');
+        const clean = await ingest(run, [
+          { key: 'p/1', title: `Clean ${shape.label}`, start_time: '2026-12-01T10:00:00Z' },
+          { key: 'p/2', title: `Clean too ${shape.label}`, start_time: '2026-12-01T11:00:00Z' },
+        ], c);
+        expect(clean).toMatchObject({ created: 2, failed: 0 });
+        expect(notices.filter((m) => m.includes('item by item'))).toEqual([]);
+        const again = await ingest(run, [
+          { key: 'p/1', title: `Clean ${shape.label}`, start_time: '2026-12-01T10:00:00Z' },
+          { key: 'p/2', title: `Clean too, edited ${shape.label}`, start_time: '2026-12-01T11:00:00Z' },
+        ], c);
+        expect(again).toMatchObject({ created: 0, updated: 1, unchanged: 1, failed: 0 });
+        expect(notices.filter((m) => m.includes('item by item'))).toEqual([]);
+
+        // Well formed, so the set-based pass starts: one INSERT claims both keys and
+        // writes p/3's event, p/4's row breaks the CHECK, and the whole pass is rolled back
+        // before the batch is done item by item.
+        const mixed = await ingest(run, [
+          { key: 'p/3', title: `Written once ${shape.label}`, start_time: '2026-12-02T10:00:00Z', end_time: '2026-12-02T12:00:00Z' },
+          { key: 'p/4', title: 'Ends first', start_time: '2026-12-02T10:00:00Z', end_time: '2026-12-02T09:00:00Z' },
+        ], c);
+        expect(notices.some((m) => m.includes('item by item (23514)'))).toBe(true);
+        expect(mixed).toMatchObject({ created: 1, updated: 0, unchanged: 0, failed: 1 });
+        expect(mixed.errors.map((e) => [e.index, e.key, e.sqlstate])).toEqual([[1, 'p/4', '23514']]);
+        // A known key with a value its type refuses: the conversion of the batch fails.
+        notices.length = 0;
+        const bad = await ingest(run, [
+          { key: 'p/2', title: `Clean too, edited ${shape.label}`, start_time: '2026-12-01T11:00:00Z' },
+          { key: 'p/1', title: `Clean ${shape.label}`, start_time: 'next tuesday-ish' },
+        ], c);
+        expect(notices.some((m) => m.includes('item by item (22007)'))).toBe(true);
+        expect(bad).toMatchObject({ created: 0, updated: 0, unchanged: 1, failed: 1 });
+        expect(bad.errors.map((e) => [e.index, e.sqlstate])).toEqual([[1, '22007']]);
+      } finally {
+        c.off('notice', onNotice);
+        await c.query('reset client_min_messages');
+        c.release();
+      }
+      const written = await admin.query<{ n: number; revisions: number }>(
+        `select count(*)::int as n,
+                (select count(*)::int from public.event_revisions r where r.event_id in
+                   (select e.id from public.events e where e.title = $1)) as revisions
+           from public.events where title = $1`,
+        [`Written once ${shape.label}`],
+      );
+      expect(written.rows[0]).toEqual({ n: 1, revisions: 1 });
+      const keys = await admin.query(`select key from public.event_source_keys where source_id = $1 order by key`, [src]);
+      expect(keys.rows.map((r) => r.key)).toEqual(['p/1', 'p/2', 'p/3']);
+      const p1 = await admin.query(`select start_time from public.events where title = $1`, [`Clean ${shape.label}`]);
+      expect(p1.rows).toEqual([{ start_time: new Date('2026-12-01T10:00:00Z') }]);
+      const counts = await admin.query(
+        `select events_found, events_created, events_updated, events_skipped, events_failed from public.scraping_runs where id = $1`,
+        [run],
+      );
+      expect(counts.rows[0]).toEqual({ events_found: 8, events_created: 3, events_updated: 1, events_skipped: 2, events_failed: 2 });
+    });
+
+    test('the header is looked up once per statement: every row of a statement attributed; a run finished, another header or another role seen by the next one', async () => {
+      const src = await source(`header cache ${shape.label}`);
+      const runA = await startRun(src);
+      const runB = await startRun(src);
+      const ids = (
+        await admin.query<{ id: string }>(
+          `insert into public.events (title, start_time, status)
+           select 'Cache ' || g, '2026-12-01', 'published' from generate_series(1, 3) g returning id`,
+        )
+      ).rows.map((r) => r.id);
+      const header = (run: string) => JSON.stringify({ accept: '*/*', 'x-scrapeguard-run-id': run });
+      const c = await db.client();
+      try {
+        await c.query('begin');
+        await c.query('set local role service_role');
+        await c.query(`select set_config('request.headers', $1, true)`, [header(runA)]);
+        const u = await c.query(`update public.events set title = title || ' a' where id = any ($1::uuid[])`, [ids]);
+        expect(u.rowCount).toBe(3);
+        const cached = await c.query<{ v: string }>(`select current_setting('scrapeguard.header_run', true) as v`);
+        expect(cached.rows[0]!.v.startsWith(`${runA}+`)).toBe(true);
+        // Finished by this very transaction: the next statement looks the run up again.
+        await c.query(`select public.finish_run($1, 'succeeded')`, [runA]);
+        await c.query(`update public.events set title = title || ' b' where id = $1`, [ids[0]]);
+        // Another header in the same transaction names another run.
+        await c.query(`select set_config('request.headers', $1, true)`, [header(runB)]);
+        await c.query(`update public.events set title = title || ' c' where id = $1`, [ids[1]]);
+        await c.query('reset role');
+        const revs = await c.query<{ title: string; run_id: string | null }>(
+          `select new_value #>> '{}' as title, run_id from public.event_revisions
+            where event_id = any ($1::uuid[]) and field_name = 'title' order by id`,
+          [ids],
+        );
+        expect(revs.rows.map((r) => [r.title.replace(/^Cache \d /, ''), r.run_id])).toEqual([
+          ['a', runA],
+          ['a', runA],
+          ['a', runA],
+          ['a b', null],
+          ['a c', runB],
+        ]);
+        // Another role in the same transaction: the cached run is not handed to it.
+        await c.query('grant execute on function scrapeguard.current_change_run_id(), scrapeguard.header_run_id() to authenticated');
+        await c.query('set local role authenticated');
+        expect((await c.query(`select scrapeguard.current_change_run_id() as r`)).rows[0].r).toBeNull();
+        await c.query('set local role service_role');
+        expect((await c.query(`select scrapeguard.current_change_run_id() as r`)).rows[0].r).toBe(runB);
+      } finally {
+        await c.query('rollback');
+        await c.end();
+      }
+    });
+
     test('8 connections, one run: every key once, counts add up exactly', async () => {
       const src = await source(`one run ${shape.label}`);
       const run = await startRun(src);

@@ -15,47 +15,38 @@ declare
   v_n integer;
   v_prev_run text;
   v_prev_actor text;
-  -- Per item (1-based like the arrays; reported 0-based as "index").
-  v_keys text[];
-  v_bodies jsonb[];
-  v_cols text[];        -- the item's column list, sorted and joined (its group)
-  v_event_ids uuid[];
-  v_state text[];       -- null: to do; created, updated, unchanged, failed
-  v_errors jsonb := '[]';
   -- Catalog
-  v_writable text[];
-  v_all_cols text[];
+  v_allowed text[];     -- the names an item may use: "key" and the writable columns
+  v_key_column boolean; -- events has a column named "key" (then the isolating path)
+  v_alias text;         -- column aliases of the zipped rows
+  v_pred text;          -- a tracked column the item names differs
+  v_ecols text;         -- the event's columns the comparison reads
   v_compare_text text[];
   v_noise text[];
+  -- Per item (1-based)
+  v_keys text[];
+  v_event_ids uuid[];
+  v_bad integer;
+  v_distinct integer;
+  v_new integer[];      -- items whose key is unknown
+  v_known integer[];    -- items whose key is known
+  v_stale integer;      -- items whose key names a deleted event
+  v_todo integer[];     -- items to update (they differ, or their key was claimed meanwhile)
+  v_whole boolean;
+  v_updated integer[];
   -- Groups
   g record;
-  v_idx integer[];
-  v_ids uuid[];
-  v_gkeys text[];
-  v_gbodies jsonb[];
   v_col_list text[];
-  v_insert_sql text;
-  v_update_sql text;
-  v_changed_sql text;
-  v_pred text;
   v_set text;
-  v_stack integer[];
-  v_lo integer;
-  v_hi integer;
-  v_mid integer;
+  v_gpred text;
   v_done_idx integer[];
   v_done_ids uuid[];
   v_lost integer[];
-  v_stale uuid[];
-  v_stale_idx integer[];
-  v_stale_ids uuid[];
-  v_state_code text;
-  v_message text;
+  v_ids uuid[];
   v_i integer;
+  v_state_code text;
   c_created integer := 0;
   c_updated integer := 0;
-  c_unchanged integer := 0;
-  c_failed integer := 0;
   v_missing text[];
   v_result jsonb;
 begin
@@ -84,350 +75,242 @@ begin
     raise exception 'ingest_events: run % is already finished (status %)', p_run_id, v_run.status
       using errcode = 'SG003', hint = 'Ingest while the run is running (before finish_run).';
   end if;
+  if v_n = 0 then
+    return scrapeguard.ingest_events_isolating(p_run_id, p_items, p_complete, p_actor);
+  end if;
   v_now := scrapeguard.clock();
 
-  -- The columns an item may set: every column of events but id (the key names the
-  -- event), generated columns and identities that are always generated. Noise columns
-  -- are written along with a real change, never on their own.
-  select coalesce(pg_catalog.array_agg(a.attname::text order by a.attnum)
-                    filter (where a.attname <> 'id' and a.attgenerated = '' and a.attidentity <> 'a'), '{}'),
-         coalesce(pg_catalog.array_agg(a.attname::text order by a.attnum)
-                    filter (where not scrapeguard.type_has_equality(a.atttypid)), '{}'),
-         coalesce(pg_catalog.array_agg(a.attname::text order by a.attnum)
-                    filter (where exists (select from scrapeguard.revision_noise_columns n
-                                           where n.column_name = a.attname::text)), '{}'),
-         pg_catalog.array_agg(a.attname::text)
-    into v_writable, v_compare_text, v_noise, v_all_cols
-    from pg_catalog.pg_attribute a
-   where a.attrelid = 'public.events'::pg_catalog.regclass and a.attnum > 0 and not a.attisdropped;
-
-  -- Shape of every item, in one pass: the first problem of each, or its key, body and
-  -- group. A key repeated in the batch: its later items are refused (21000, what one
-  -- statement affecting a row twice raises).
-  with items as (
-    select e.ord::integer as ord, e.item,
-           case when pg_catalog.jsonb_typeof(e.item) = 'object' and pg_catalog.jsonb_typeof(e.item -> 'key') = 'string'
-                then e.item ->> 'key' end as key
-      from pg_catalog.jsonb_array_elements(p_items) with ordinality as e (item, ord)
-  ),
-  checked as (
-    select i.ord, i.item, i.key,
-           case
-             when pg_catalog.jsonb_typeof(i.item) <> 'object' then '22023'
-             when i.key is null or i.key = '' or pg_catalog.octet_length(i.key) > 2000 then '22023'
-             when u.unknown is not null then '42703'
-             when u.refused is not null then '428C9'
-             when pg_catalog.row_number() over (partition by i.key order by i.ord) > 1 then '21000'
-           end as code,
-           case
-             when pg_catalog.jsonb_typeof(i.item) <> 'object' then 'ingest_events: the item is not a JSON object'
-             when i.key is null or i.key = '' or pg_catalog.octet_length(i.key) > 2000 then
-               'ingest_events: "key" must be a non-empty string of at most 2000 bytes'
-             when u.unknown is not null then
-               pg_catalog.format('ingest_events: public.events has no column %s', u.unknown)
-             when u.refused is not null then
-               pg_catalog.format('ingest_events: column %s cannot be written (id is assigned by ingest_events; generated columns and identities are computed)', u.refused)
-             when pg_catalog.row_number() over (partition by i.key order by i.ord) > 1 then
-               'ingest_events: the key appears earlier in the same batch'
-           end as message,
-           u.cols
-      from items i
-      left join lateral (
-        select pg_catalog.string_agg(pg_catalog.quote_ident(k.k), ', ' order by k.k)
-                 filter (where k.k not in ('id', 'key') and not k.k = any (v_all_cols)) as unknown,
-               pg_catalog.string_agg(pg_catalog.quote_ident(k.k), ', ' order by k.k)
-                 filter (where k.k = 'id' or (k.k <> 'key' and not k.k = any (v_writable) and k.k = any (v_all_cols))) as refused,
-               pg_catalog.string_agg(k.k, ',' order by k.k) filter (where k.k <> 'key') as cols
-          from pg_catalog.jsonb_object_keys(case when pg_catalog.jsonb_typeof(i.item) = 'object' then i.item else '{}' end) as k (k)
-      ) u on true
+  -- The catalog, as the isolating path reads it. Whether a type has an equality is asked
+  -- of type_has_equality() (a dynamic statement in a subtransaction) only for types
+  -- that have no "=" of their own in pg_catalog (or through one binary-coercible cast,
+  -- like varchar): the built-in types answer from pg_operator.
+  with cols as (
+    select a.attnum, a.attname::text as name,
+           a.attname <> 'id' and a.attgenerated = '' and a.attidentity <> 'a' as writable,
+           exists (select from scrapeguard.revision_noise_columns n where n.column_name = a.attname::text) as noise,
+           not (case
+                  when exists (select from pg_catalog.pg_operator o
+                                where o.oprname = '=' and o.oprnamespace = 'pg_catalog'::pg_catalog.regnamespace
+                                  and o.oprleft = a.atttypid and o.oprright = a.atttypid)
+                  then true
+                  when (select pg_catalog.count(*) from pg_catalog.pg_cast k
+                         where k.castsource = a.atttypid and k.castmethod = 'b' and k.castcontext = 'i'
+                           and exists (select from pg_catalog.pg_operator o
+                                        where o.oprname = '=' and o.oprnamespace = 'pg_catalog'::pg_catalog.regnamespace
+                                          and o.oprleft = k.casttarget and o.oprright = k.casttarget)) = 1
+                       and (select t.typtype from pg_catalog.pg_type t where t.oid = a.atttypid) = 'b'
+                  then true
+                  else scrapeguard.type_has_equality(a.atttypid)
+                end) as as_text
+      from pg_catalog.pg_attribute a
+     where a.attrelid = 'public.events'::pg_catalog.regclass and a.attnum > 0 and not a.attisdropped
   )
-  select pg_catalog.array_agg(c.key order by c.ord),
-         pg_catalog.array_agg(case when c.code is null then c.item - 'key' end order by c.ord),
-         pg_catalog.array_agg(case when c.code is null then coalesce(c.cols, '') end order by c.ord),
-         pg_catalog.array_agg(case when c.code is not null then 'failed' end order by c.ord),
-         coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                    'index', c.ord - 1, 'key', c.key, 'sqlstate', c.code, 'message', c.message) order by c.ord)
-                    filter (where c.code is not null), '[]')
-    into v_keys, v_bodies, v_cols, v_state, v_errors
-    from checked c;
-  v_event_ids := pg_catalog.array_fill(null::uuid, array[v_n]);
-  if v_n = 0 then
-    v_keys := '{}'; v_bodies := '{}'; v_cols := '{}'; v_state := '{}'; v_event_ids := '{}';
+  select array['key'] || coalesce(pg_catalog.array_agg(c.name order by c.attnum) filter (where c.writable), '{}'),
+         coalesce(bool_or(c.name = 'key'), false),
+         pg_catalog.string_agg(pg_catalog.quote_ident(c.name), ', ' order by c.attnum),
+         coalesce(pg_catalog.string_agg(
+           pg_catalog.format(case when c.as_text
+                                  then '(pg_catalog.jsonb_exists(z."scrapeguard.item", %1$L) and z.%2$I::text is distinct from e.%2$I::text)'
+                                  else '(pg_catalog.jsonb_exists(z."scrapeguard.item", %1$L) and z.%2$I is distinct from e.%2$I)' end,
+                             c.name, c.name),
+           ' or ' order by c.attnum) filter (where c.writable and not c.noise), 'false'),
+         coalesce(pg_catalog.string_agg(', e.' || pg_catalog.quote_ident(c.name), '' order by c.attnum)
+                    filter (where c.writable and not c.noise), ''),
+         coalesce(pg_catalog.array_agg(c.name) filter (where c.as_text), '{}'),
+         coalesce(pg_catalog.array_agg(c.name) filter (where c.noise), '{}')
+    into v_allowed, v_key_column, v_alias, v_pred, v_ecols, v_compare_text, v_noise
+    from cols c;
+  if v_key_column then
+    -- The item's "key" would also fill that column: the isolating path strips it.
+    return scrapeguard.ingest_events_isolating(p_run_id, p_items, p_complete, p_actor);
   end if;
 
-  -- Attribution for everything written below; the caller's context is given back at
-  -- the end (the settings are transaction-local, and a pg caller may go on).
+  -- a. Shape, in one pass. Anything wrong goes to the isolating path, which reports it.
+  select pg_catalog.count(*) filter (where not (
+           pg_catalog.jsonb_typeof(e.item) = 'object'
+           and pg_catalog.jsonb_typeof(e.item -> 'key') = 'string'
+           and pg_catalog.octet_length(e.item ->> 'key') between 1 and 2000
+           and case when pg_catalog.jsonb_typeof(e.item) = 'object'
+                    then (e.item operator(pg_catalog.-) v_allowed) = '{}'::jsonb end)),
+         pg_catalog.count(distinct e.item ->> 'key'),
+         pg_catalog.array_agg(e.item ->> 'key' order by e.ord)
+    into v_bad, v_distinct, v_keys
+    from pg_catalog.jsonb_array_elements(p_items) with ordinality as e (item, ord);
+  if v_bad > 0 or v_distinct <> v_n then
+    raise debug 'ingest_events: the batch goes item by item (a badly shaped item or a repeated key)';
+    return scrapeguard.ingest_events_isolating(p_run_id, p_items, p_complete, p_actor);
+  end if;
+
   v_prev_run := pg_catalog.current_setting('scrapeguard.run_id', true);
   v_prev_actor := pg_catalog.current_setting('scrapeguard.actor', true);
-  perform pg_catalog.set_config('scrapeguard.run_id', p_run_id::text, true);
-  if p_actor is not null then
-    perform pg_catalog.set_config('scrapeguard.actor', p_actor, true);
-  end if;
-
-  -- Known keys: their events. A key whose event the app deleted is new again: its
-  -- stale row is replaced in the same subtransaction as the new event. (A mapping row
-  -- and its event are committed together, so one snapshot sees both or neither.)
-  select pg_catalog.array_agg(t.ord::integer) filter (where e.id is not null),
-         pg_catalog.array_agg(m.event_id) filter (where e.id is not null),
-         pg_catalog.array_agg(t.ord::integer) filter (where e.id is null),
-         pg_catalog.array_agg(m.event_id) filter (where e.id is null)
-    into v_idx, v_ids, v_stale_idx, v_stale_ids
-    from rows from (pg_catalog.unnest(v_keys), pg_catalog.unnest(v_state)) with ordinality as t (key, state, ord)
-    -- LATERAL with LIMIT (which keeps the planner from flattening it into a join): one
-    -- primary-key lookup per item, whatever the statistics say (a new source has none,
-    -- and the join the other way round rescans the items once per key).
-    cross join lateral (select m.event_id from public.event_source_keys m
-                         where m.source_id = v_run.source_id and m.key = t.key limit 1) m
-    left join lateral (select e.id from public.events e where e.id = m.event_id limit 1) e on true
-   where t.state is null;
-  for v_i in 1 .. coalesce(pg_catalog.cardinality(v_idx), 0) loop
-    v_event_ids[v_idx[v_i]] := v_ids[v_i];
-  end loop;
-  v_stale := pg_catalog.array_fill(null::uuid, array[greatest(v_n, 1)]);
-  for v_i in 1 .. coalesce(pg_catalog.cardinality(v_stale_idx), 0) loop
-    v_stale[v_stale_idx[v_i]] := v_stale_ids[v_i];
-  end loop;
-
-  -- New keys, one INSERT per group. The key is claimed first (its mapping row, with a
-  -- fresh event id, in key order so that concurrent batches wait for each other instead
-  -- of deadlocking); a key another transaction claimed meanwhile (ON CONFLICT waits for
-  -- it to commit) is left for the update pass below; the same statement inserts the
-  -- events of the keys it claimed. Never ON CONFLICT DO UPDATE with a look at events:
-  -- its subquery would read the statement's snapshot, older than the conflicting row,
-  -- and take a key claimed a moment ago for a stale one.
-  for g in
-    select t.cols, pg_catalog.array_agg(t.ord::integer order by k.key) as idx
-      from rows from (pg_catalog.unnest(v_cols), pg_catalog.unnest(v_state), pg_catalog.unnest(v_event_ids)) with ordinality as t (cols, state, event_id, ord)
-      join pg_catalog.unnest(v_keys) with ordinality as k (key, ord2) on k.ord2 = t.ord
-     where t.state is null and t.event_id is null
-     group by t.cols
-  loop
-    v_col_list := case when g.cols = '' then '{}'::text[] else pg_catalog.string_to_array(g.cols, ',') end;
-    v_insert_sql := pg_catalog.format($sql$
-      with claimed as (
-        insert into public.event_source_keys as m (source_id, key, event_id, first_seen_at, last_seen_at)
-        select $1, k.key, pg_catalog.gen_random_uuid(), $2, $2
-          from pg_catalog.unnest($3::text[]) as k (key)
-         order by k.key
-        on conflict (source_id, key) do nothing
-        returning m.key, m.event_id
-      ),
-      inserted as (
-        insert into public.events (id%1$s)
-        select r.id%2$s
-          from pg_catalog.jsonb_populate_recordset(null::public.events,
-                 (select pg_catalog.jsonb_agg(k.body || pg_catalog.jsonb_build_object('id', c.event_id))
-                    from claimed c
-                    join rows from (pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::jsonb[])) as k (key, body)
-                      on k.key = c.key)) as r
-        returning 1
-      )
-      -- (A data-modifying WITH query always runs to completion, read or not.)
-      select pg_catalog.array_agg(k.ord::integer), pg_catalog.array_agg(c.event_id)
-        from claimed c
-        join pg_catalog.unnest($3::text[]) with ordinality as k (key, ord) on k.key = c.key
-    $sql$,
-      (select coalesce(pg_catalog.string_agg(', ' || pg_catalog.quote_ident(x), '' order by o), '')
-         from pg_catalog.unnest(v_col_list) with ordinality as u (x, o)),
-      (select coalesce(pg_catalog.string_agg(', r.' || pg_catalog.quote_ident(x), '' order by o), '')
-         from pg_catalog.unnest(v_col_list) with ordinality as u (x, o)));
-    v_stack := array[1, pg_catalog.cardinality(g.idx)];
-    while pg_catalog.cardinality(v_stack) > 0 loop
-      v_lo := v_stack[pg_catalog.cardinality(v_stack) - 1];
-      v_hi := v_stack[pg_catalog.cardinality(v_stack)];
-      v_stack := v_stack[1 : pg_catalog.cardinality(v_stack) - 2];
-      begin
-        -- Stale rows of keys whose event the app deleted (only if still stale: a
-        -- concurrent ingest may have replaced one already).
-        delete from public.event_source_keys m
-         using pg_catalog.unnest(g.idx[v_lo : v_hi]) as i (i)
-         where v_stale[i.i] is not null
-           and m.source_id = v_run.source_id and m.key = v_keys[i.i] and m.event_id = v_stale[i.i];
-        execute v_insert_sql into v_done_idx, v_done_ids
-          using v_run.source_id, v_now,
-                array(select v_keys[i] from pg_catalog.unnest(g.idx[v_lo : v_hi]) as i),
-                array(select v_bodies[i] from pg_catalog.unnest(g.idx[v_lo : v_hi]) as i);
-        for v_i in 1 .. coalesce(pg_catalog.cardinality(v_done_idx), 0) loop
-          v_event_ids[g.idx[v_lo + v_done_idx[v_i] - 1]] := v_done_ids[v_i];
-          v_state[g.idx[v_lo + v_done_idx[v_i] - 1]] := 'created';
-        end loop;
-      exception when others then
-        get stacked diagnostics v_state_code = returned_sqlstate, v_message = message_text;
-        if not scrapeguard.ingest_item_error(v_state_code) then
-          raise;
-        end if;
-        if v_lo = v_hi then
-          v_state[g.idx[v_lo]] := 'failed';
-          v_errors := v_errors || pg_catalog.jsonb_build_object(
-            'index', g.idx[v_lo] - 1, 'key', v_keys[g.idx[v_lo]], 'sqlstate', v_state_code, 'message', v_message);
-        else
-          v_mid := (v_lo + v_hi) / 2;
-          v_stack := v_stack || array[v_mid + 1, v_hi, v_lo, v_mid];
-        end if;
-      end;
-    end loop;
-  end loop;
-
-  -- Keys claimed by a concurrent ingest between our lookup and our claim: their events
-  -- exist now (the claim waited for that transaction to commit); update them.
-  select pg_catalog.array_agg(t.ord::integer), pg_catalog.array_agg(m.event_id)
-    into v_lost, v_ids
-    from rows from (pg_catalog.unnest(v_keys), pg_catalog.unnest(v_state), pg_catalog.unnest(v_event_ids)) with ordinality as t (key, state, event_id, ord)
-    cross join lateral (select m.event_id from public.event_source_keys m
-                         where m.source_id = v_run.source_id and m.key = t.key limit 1) m
-   where t.state is null and t.event_id is null;
-  for v_i in 1 .. coalesce(pg_catalog.cardinality(v_lost), 0) loop
-    v_event_ids[v_lost[v_i]] := v_ids[v_i];
-  end loop;
-
-  -- Known keys, one UPDATE per group, of the events whose tracked columns differ. The
-  -- rows to change are locked first in id order (concurrent batches wait instead of
-  -- deadlocking); the UPDATE compares again, so a row changed meanwhile is compared as
-  -- it is now. Columns whose type has no equality are compared as text, like the
-  -- revision trigger does.
-  for g in
-    select t.cols, pg_catalog.array_agg(t.ord::integer order by t.event_id) as idx
-      from rows from (pg_catalog.unnest(v_cols), pg_catalog.unnest(v_state), pg_catalog.unnest(v_event_ids)) with ordinality as t (cols, state, event_id, ord)
-     where t.state is null and t.event_id is not null
-     group by t.cols
-  loop
-    v_col_list := case when g.cols = '' then '{}'::text[] else pg_catalog.string_to_array(g.cols, ',') end;
-    select coalesce(pg_catalog.string_agg(
-             case when x = any (v_compare_text)
-                  then pg_catalog.format('e.%1$I::text is distinct from r.%1$I::text', x)
-                  else pg_catalog.format('e.%1$I is distinct from r.%1$I', x) end,
-             ' or ' order by o) filter (where not x = any (v_noise)), 'false'),
-           coalesce(pg_catalog.string_agg(pg_catalog.format('%1$I = r.%1$I', x), ', ' order by o), '')
-      into v_pred, v_set
-      from pg_catalog.unnest(v_col_list) with ordinality as u (x, o);
-    if v_pred = 'false' then
-      -- Nothing but noise columns (or no column at all): never a change.
-      for v_i in 1 .. pg_catalog.cardinality(g.idx) loop
-        v_state[g.idx[v_i]] := 'unchanged';
-      end loop;
-      continue;
+  begin
+    perform pg_catalog.set_config('scrapeguard.run_id', p_run_id::text, true);
+    if p_actor is not null then
+      perform pg_catalog.set_config('scrapeguard.actor', p_actor, true);
     end if;
-    v_changed_sql := pg_catalog.format($sql$
-      select pg_catalog.array_agg(r.ordinality::integer order by e.id)
-        from rows from (pg_catalog.jsonb_populate_recordset(null::public.events, $1)) with ordinality as r
-        join public.events e on e.id = r.id
-       where %1$s
-    $sql$, v_pred);
-    v_update_sql := pg_catalog.format($sql$
-      with locked as (
-        select e.id from public.events e
-         where e.id in (select (x ->> 'id')::uuid from pg_catalog.jsonb_array_elements($1) as x)
-         order by e.id for no key update
-      ),
-      changed as (
-        update public.events e
-           set %2$s
-          from rows from (pg_catalog.jsonb_populate_recordset(null::public.events, $1)) with ordinality as r
-         where e.id = r.id
-           and (select pg_catalog.count(*) from locked) >= 0
-           and (%1$s)
-        returning r.ordinality::integer as ord
-      )
-      select pg_catalog.array_agg(c.ord) from changed c
-    $sql$, v_pred, v_set);
-    -- Which items differ: read only. (The event id rides in each item's JSON, so one
-    -- jsonb_populate_recordset call converts the group and its rows join events by id.)
-    begin
-      execute v_changed_sql into v_done_idx
-        using pg_catalog.to_jsonb(array(select v_bodies[i] || pg_catalog.jsonb_build_object('id', v_event_ids[i])
-                                          from pg_catalog.unnest(g.idx) as i));
-    exception when others then
-      get stacked diagnostics v_state_code = returned_sqlstate;
-      if not scrapeguard.ingest_item_error(v_state_code) then
-        raise;
+
+    -- b. Every item at once: its row, its key's event, and whether it differs. (LATERAL
+    -- with LIMIT: one primary-key probe per item, whatever the statistics say.)
+    execute pg_catalog.format($sql$
+      select pg_catalog.array_agg(m.event_id order by z."scrapeguard.ord"),
+             pg_catalog.array_agg(z."scrapeguard.ord"::integer order by z."scrapeguard.ord") filter (where m.event_id is null),
+             pg_catalog.array_agg(z."scrapeguard.ord"::integer order by z."scrapeguard.ord") filter (where m.event_id is not null),
+             pg_catalog.count(*) filter (where m.event_id is not null and e.id is null),
+             pg_catalog.array_agg(z."scrapeguard.ord"::integer order by z."scrapeguard.ord")
+               filter (where e.id is not null and (%1$s))
+        from rows from (pg_catalog.jsonb_array_elements($1), pg_catalog.jsonb_populate_recordset(null::public.events, $1))
+               with ordinality as z ("scrapeguard.item", %2$s, "scrapeguard.ord")
+        left join lateral (select m.event_id from public.event_source_keys m
+                            where m.source_id = $2 and m.key = z."scrapeguard.item" ->> 'key' limit 1) m on true
+        left join lateral (select e.id%3$s from public.events e where e.id = m.event_id limit 1) e on true
+    $sql$, v_pred, v_alias, v_ecols)
+      into v_event_ids, v_new, v_known, v_stale, v_todo
+      using p_items, v_run.source_id;
+    if v_stale > 0 then
+      -- A key whose event the app deleted: the isolating path replaces its row.
+      raise exception using errcode = 'SGI01';
+    end if;
+
+    -- c. New keys, one INSERT per group of items naming the same columns: the key is
+    -- claimed (in key order; ON CONFLICT waits for a concurrent claim to commit) and the
+    -- claimed keys' events inserted by the same statement.
+    for g in
+      select s.cols, pg_catalog.array_agg(s.i order by v_keys[s.i]) as idx
+        from (select u.i, (select pg_catalog.string_agg(k, ',') from pg_catalog.jsonb_object_keys(p_items -> (u.i - 1)) as k
+                            where k <> 'key') as cols
+                from pg_catalog.unnest(v_new) as u (i)) s
+       group by s.cols
+    loop
+      v_col_list := case when g.cols is null then '{}'::text[] else pg_catalog.string_to_array(g.cols, ',') end;
+      -- A group of the whole batch (all new, same columns: a first scrape) takes the
+      -- batch as it came (the claim sorts the keys itself): no copy of the items.
+      v_whole := pg_catalog.cardinality(g.idx) = v_n;
+      if v_whole then
+        g.idx := array(select pg_catalog.generate_series(1, v_n));
       end if;
-      -- A value its column's type or domain refuses: find which items, one by one (no
-      -- write), and compare the others.
-      for v_i in 1 .. pg_catalog.cardinality(g.idx) loop
-        begin
-          execute 'select pg_catalog.jsonb_populate_record(null::public.events, $1) is null' using v_bodies[g.idx[v_i]];
-        exception when others then
-          get stacked diagnostics v_state_code = returned_sqlstate, v_message = message_text;
-          if not scrapeguard.ingest_item_error(v_state_code) then
-            raise;
-          end if;
-          v_state[g.idx[v_i]] := 'failed';
-          v_errors := v_errors || pg_catalog.jsonb_build_object(
-            'index', g.idx[v_i] - 1, 'key', v_keys[g.idx[v_i]], 'sqlstate', v_state_code, 'message', v_message);
-        end;
+      execute pg_catalog.format($sql$
+        with claimed as (
+          insert into public.event_source_keys as m (source_id, key, event_id, first_seen_at, last_seen_at)
+          select $1, k.key, pg_catalog.gen_random_uuid(), $2, $2
+            from pg_catalog.unnest($3::text[]) as k (key)
+           order by k.key
+          on conflict (source_id, key) do nothing
+          returning m.key, m.event_id
+        ),
+        inserted as (
+          insert into public.events (id%1$s)
+          select c.event_id%2$s
+            from rows from (pg_catalog.jsonb_array_elements($4), pg_catalog.jsonb_populate_recordset(null::public.events, $4))
+                   as z ("scrapeguard.item", %3$s)
+            join claimed c on c.key = z."scrapeguard.item" ->> 'key'
+          returning 1
+        )
+        -- (A data-modifying WITH query always runs to completion, read or not.)
+        select pg_catalog.array_agg(k.ord::integer), pg_catalog.array_agg(c.event_id)
+          from claimed c
+          join pg_catalog.unnest($3::text[]) with ordinality as k (key, ord) on k.key = c.key
+      $sql$,
+        (select coalesce(pg_catalog.string_agg(', ' || pg_catalog.quote_ident(x), '' order by o), '')
+           from pg_catalog.unnest(v_col_list) with ordinality as u (x, o)),
+        (select coalesce(pg_catalog.string_agg(', z.' || pg_catalog.quote_ident(x), '' order by o), '')
+           from pg_catalog.unnest(v_col_list) with ordinality as u (x, o)),
+        v_alias)
+        into v_done_idx, v_done_ids
+        using v_run.source_id, v_now,
+              case when v_whole then v_keys else array(select v_keys[i] from pg_catalog.unnest(g.idx) as i) end,
+              case when v_whole then p_items
+                   else pg_catalog.to_jsonb(array(select p_items -> (i - 1) from pg_catalog.unnest(g.idx) as i)) end;
+      for v_i in 1 .. coalesce(pg_catalog.cardinality(v_done_idx), 0) loop
+        v_event_ids[g.idx[v_done_idx[v_i]]] := v_done_ids[v_i];
       end loop;
-      g.idx := array(select i from pg_catalog.unnest(g.idx) as i where v_state[i] is null);
-      execute v_changed_sql into v_done_idx
-        using pg_catalog.to_jsonb(array(select v_bodies[i] || pg_catalog.jsonb_build_object('id', v_event_ids[i])
-                                          from pg_catalog.unnest(g.idx) as i));
-    end;
-    -- The others are unchanged: nothing written.
-    for v_i in 1 .. coalesce(pg_catalog.cardinality(v_done_idx), 0) loop
-      v_state[g.idx[v_done_idx[v_i]]] := 'changing';
+      c_created := c_created + coalesce(pg_catalog.cardinality(v_done_idx), 0);
     end loop;
-    for v_i in 1 .. pg_catalog.cardinality(g.idx) loop
-      if v_state[g.idx[v_i]] is null then
-        v_state[g.idx[v_i]] := 'unchanged';
+
+    -- Keys claimed by a concurrent ingest between the lookup and the claim: their events
+    -- exist now; the update step compares them.
+    if v_new is not null then
+      select pg_catalog.array_agg(u.i), pg_catalog.array_agg(m.event_id)
+        into v_lost, v_ids
+        from pg_catalog.unnest(v_new) as u (i)
+        cross join lateral (select m.event_id from public.event_source_keys m
+                             where m.source_id = v_run.source_id and m.key = v_keys[u.i] limit 1) m
+       where v_event_ids[u.i] is null;
+      for v_i in 1 .. coalesce(pg_catalog.cardinality(v_lost), 0) loop
+        v_event_ids[v_lost[v_i]] := v_ids[v_i];
+      end loop;
+      v_todo := coalesce(v_todo, '{}') || coalesce(v_lost, '{}');
+    end if;
+
+    -- d. Items that differ, one UPDATE per group of columns: the rows locked first in id
+    -- order (concurrent batches wait instead of deadlocking); the UPDATE compares again, so
+    -- a row changed meanwhile is compared as it is now.
+    for g in
+      select s.cols, pg_catalog.array_agg(s.i order by v_event_ids[s.i]) as idx
+        from (select u.i, (select pg_catalog.string_agg(k, ',') from pg_catalog.jsonb_object_keys(p_items -> (u.i - 1)) as k
+                            where k <> 'key') as cols
+                from pg_catalog.unnest(v_todo) as u (i)) s
+       group by s.cols
+    loop
+      v_col_list := case when g.cols is null then '{}'::text[] else pg_catalog.string_to_array(g.cols, ',') end;
+      select coalesce(pg_catalog.string_agg(
+               case when x = any (v_compare_text)
+                    then pg_catalog.format('e.%1$I::text is distinct from r.%1$I::text', x)
+                    else pg_catalog.format('e.%1$I is distinct from r.%1$I', x) end,
+               ' or ' order by o) filter (where not x = any (v_noise)), 'false'),
+             coalesce(pg_catalog.string_agg(pg_catalog.format('%1$I = r.%1$I', x), ', ' order by o), '')
+        into v_gpred, v_set
+        from pg_catalog.unnest(v_col_list) with ordinality as u (x, o);
+      if v_gpred = 'false' then
+        continue;  -- nothing but noise columns: never a change
       end if;
+      execute pg_catalog.format($sql$
+        with locked as (
+          select e.id from public.events e
+           where e.id = any ($2)
+           order by e.id for no key update
+        ),
+        changed as (
+          update public.events e
+             set %2$s
+            from rows from (pg_catalog.jsonb_populate_recordset(null::public.events, $1)) with ordinality as r
+           where e.id = r.id
+             and (select pg_catalog.count(*) from locked) >= 0
+             and (%1$s)
+          returning r.ordinality::integer as ord
+        )
+        select pg_catalog.array_agg(c.ord) from changed c
+      $sql$, v_gpred, v_set)
+        into v_done_idx
+        using pg_catalog.to_jsonb(array(select (p_items -> (i - 1)) || pg_catalog.jsonb_build_object('id', v_event_ids[i])
+                                          from pg_catalog.unnest(g.idx) as i)),
+              array(select v_event_ids[i] from pg_catalog.unnest(g.idx) as i);
+      v_updated := coalesce(v_updated, '{}') || array(select g.idx[d] from pg_catalog.unnest(v_done_idx) as d);
     end loop;
-    v_idx := array(select g.idx[i] from pg_catalog.unnest(v_done_idx) as i order by i);
-    v_stack := case when pg_catalog.cardinality(v_idx) > 0 then array[1, pg_catalog.cardinality(v_idx)] else '{}' end;
-    while pg_catalog.cardinality(v_stack) > 0 loop
-      v_lo := v_stack[pg_catalog.cardinality(v_stack) - 1];
-      v_hi := v_stack[pg_catalog.cardinality(v_stack)];
-      v_stack := v_stack[1 : pg_catalog.cardinality(v_stack) - 2];
-      begin
-        execute v_update_sql into v_done_idx
-          using pg_catalog.to_jsonb(array(select v_bodies[i] || pg_catalog.jsonb_build_object('id', v_event_ids[i])
-                                            from pg_catalog.unnest(v_idx[v_lo : v_hi]) as i));
-        -- Items the UPDATE did not change (equal by now, after a concurrent write): unchanged.
-        for v_i in v_lo .. v_hi loop
-          v_state[v_idx[v_i]] := 'unchanged';
-        end loop;
-        for v_i in 1 .. coalesce(pg_catalog.cardinality(v_done_idx), 0) loop
-          v_state[v_idx[v_lo + v_done_idx[v_i] - 1]] := 'updated';
-        end loop;
-      exception when others then
-        get stacked diagnostics v_state_code = returned_sqlstate, v_message = message_text;
-        if not scrapeguard.ingest_item_error(v_state_code) then
-          raise;
-        end if;
-        if v_lo = v_hi then
-          v_state[v_idx[v_lo]] := 'failed';
-          v_errors := v_errors || pg_catalog.jsonb_build_object(
-            'index', v_idx[v_lo] - 1, 'key', v_keys[v_idx[v_lo]], 'sqlstate', v_state_code, 'message', v_message);
-        else
-          v_mid := (v_lo + v_hi) / 2;
-          v_stack := v_stack || array[v_mid + 1, v_hi, v_lo, v_mid];
-        end if;
-      end;
-    end loop;
-  end loop;
+    c_updated := coalesce(pg_catalog.cardinality(v_updated), 0);
 
-  -- The keys this call saw, once per run: moves last_seen_at of the known keys that
-  -- were updated or unchanged (created ones carry it already; failed ones wrote nothing).
-  -- (key = any (array): one scan of the primary key for all of them.)
-  update public.event_source_keys m
-     set last_seen_at = greatest(v_now, m.first_seen_at)
-   where m.source_id = v_run.source_id
-     and m.key = any (array(select t.key from rows from (pg_catalog.unnest(v_keys), pg_catalog.unnest(v_state)) as t (key, state)
-                             where t.state in ('updated', 'unchanged')))
-     and m.last_seen_at < v_run.started_at;
+    -- e. The keys this call saw, once per run: known keys (created ones carry it already).
+    update public.event_source_keys m
+       set last_seen_at = greatest(v_now, m.first_seen_at)
+     where m.source_id = v_run.source_id
+       and m.key = any (array(select v_keys[i] from pg_catalog.unnest(coalesce(v_known, '{}') || coalesce(v_lost, '{}')) as i))
+       and m.last_seen_at < v_run.started_at;
+  exception when others then
+    get stacked diagnostics v_state_code = returned_sqlstate;
+    if v_state_code = 'SGI01' or scrapeguard.ingest_item_error(v_state_code) then
+      -- Rolled back to the start of the block (settings included): item by item.
+      raise debug 'ingest_events: the batch goes item by item (%)', v_state_code;
+      return scrapeguard.ingest_events_isolating(p_run_id, p_items, p_complete, p_actor);
+    end if;
+    raise;
+  end;
 
-  select pg_catalog.count(*) filter (where t.state = 'created'),
-         pg_catalog.count(*) filter (where t.state = 'updated'),
-         pg_catalog.count(*) filter (where t.state = 'unchanged'),
-         pg_catalog.count(*) filter (where t.state = 'failed')
-    into c_created, c_updated, c_unchanged, c_failed
-    from pg_catalog.unnest(v_state) as t (state);
   -- Counted into the run in one statement, last (its row lock is held to the commit):
   -- concurrent batches of one run add up. A run finished meanwhile takes nothing more.
   update public.scraping_runs r
      set events_found = r.events_found + v_n,
          events_created = r.events_created + c_created,
          events_updated = r.events_updated + c_updated,
-         events_skipped = r.events_skipped + c_unchanged,
-         events_failed = r.events_failed + c_failed
+         events_skipped = r.events_skipped + (v_n - c_created - c_updated)
    where r.id = p_run_id and r.status = 'running';
   if not found then
     raise exception 'ingest_events: run % was finished during the call', p_run_id using errcode = 'SG003';
@@ -445,10 +328,9 @@ begin
   v_result := pg_catalog.jsonb_build_object(
     'created', c_created,
     'updated', c_updated,
-    'unchanged', c_unchanged,
-    'failed', c_failed,
-    'errors', (select coalesce(pg_catalog.jsonb_agg(x order by (x ->> 'index')::integer), '[]')
-                 from pg_catalog.jsonb_array_elements(v_errors) as x),
+    'unchanged', v_n - c_created - c_updated,
+    'failed', 0,
+    'errors', '[]'::jsonb,
     'event_ids', pg_catalog.to_jsonb(v_event_ids));
   if p_complete then
     v_result := v_result || pg_catalog.jsonb_build_object('missing_keys', pg_catalog.to_jsonb(v_missing));

@@ -36,16 +36,11 @@ begin
     insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
     values (old.id, v_rev, 'delete', pg_catalog.to_jsonb(old), null, v_at, (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.run_id', true), '')::pg_catalog.uuid,
-    (select r.id
-       from public.scraping_runs r
-      where r.id = (select pg_catalog.substring(
-                             pg_catalog.substr(h.v, pg_catalog.strpos(h.v, '"x-scrapeguard-run-id"') + 22, 60),
-                             '^ *: *"([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})"'
-                           )::pg_catalog.uuid
-                      from (select pg_catalog.current_setting('request.headers', true) as v) h
-                     where pg_catalog.strpos(h.v, '"x-scrapeguard-run-id"') > 0)
-        and r.status = 'running'
-        and pg_catalog.current_setting('role') in ('service_role', 'none')))
+    case
+      when pg_catalog.strpos(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"') > 0
+       and pg_catalog.current_setting('role') in ('service_role', 'none')
+      then scrapeguard.header_run_id()
+    end)
 ), (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.actor', true), ''),
     nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), ''),
@@ -69,16 +64,11 @@ begin
     insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
     values (new.id, v_rev, 'insert', null, pg_catalog.to_jsonb(new), v_at, (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.run_id', true), '')::pg_catalog.uuid,
-    (select r.id
-       from public.scraping_runs r
-      where r.id = (select pg_catalog.substring(
-                             pg_catalog.substr(h.v, pg_catalog.strpos(h.v, '"x-scrapeguard-run-id"') + 22, 60),
-                             '^ *: *"([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})"'
-                           )::pg_catalog.uuid
-                      from (select pg_catalog.current_setting('request.headers', true) as v) h
-                     where pg_catalog.strpos(h.v, '"x-scrapeguard-run-id"') > 0)
-        and r.status = 'running'
-        and pg_catalog.current_setting('role') in ('service_role', 'none')))
+    case
+      when pg_catalog.strpos(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"') > 0
+       and pg_catalog.current_setting('role') in ('service_role', 'none')
+      then scrapeguard.header_run_id()
+    end)
 ), (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.actor', true), ''),
     nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), ''),
@@ -195,16 +185,11 @@ begin
     (event_id, revision, operation, field_name, old_value, new_value, changed_at, run_id, actor)
   select new.id, v_rev, 'update', u.f, u.o, u.n, v_at, (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.run_id', true), '')::pg_catalog.uuid,
-    (select r.id
-       from public.scraping_runs r
-      where r.id = (select pg_catalog.substring(
-                             pg_catalog.substr(h.v, pg_catalog.strpos(h.v, '"x-scrapeguard-run-id"') + 22, 60),
-                             '^ *: *"([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})"'
-                           )::pg_catalog.uuid
-                      from (select pg_catalog.current_setting('request.headers', true) as v) h
-                     where pg_catalog.strpos(h.v, '"x-scrapeguard-run-id"') > 0)
-        and r.status = 'running'
-        and pg_catalog.current_setting('role') in ('service_role', 'none')))
+    case
+      when pg_catalog.strpos(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"') > 0
+       and pg_catalog.current_setting('role') in ('service_role', 'none')
+      then scrapeguard.header_run_id()
+    end)
 ), (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.actor', true), ''),
     nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), ''),
