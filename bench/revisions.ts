@@ -545,7 +545,9 @@ const BREAKDOWN_REPS = Number(process.env.BENCH_BREAKDOWN_REPS ?? 9);
  * UPDATEs less that of one running the warm-up alone (each backend writes its total
  * when it exits). Used with BENCH_BREAKDOWN_URL / BENCH_BREAKDOWN_ADMIN_URL: a migrated
  * database on that server (as the app's role, and as a superuser for the publication),
- * whose events are replaced. Counts hardly vary, so every configuration is measured once.
+ * whose events are replaced. Counts vary far less than times (a configuration measured twice
+ * differs by up to ~25k instructions per changed event, as the state of the tables moves on),
+ * so one repetition, each part as an adjacent pair.
  */
 const CALLGRIND_DIR = process.env.BENCH_CALLGRIND_DIR;
 
@@ -818,8 +820,6 @@ async function benchBreakdown(urls: { appUrl: string; adminUrl: string }, local:
     /** One measurement of a configuration from the reset state: µs per changed event, wall and backend CPU. */
     const measured = new Map<string, { wall: number; cpu: number | null; ir: number | null }>();
     const measure = async (cfg: Config): Promise<{ wall: number; cpu: number | null; ir: number | null }> => {
-      // Instruction counts do not vary: one measurement per configuration.
-      if (CALLGRIND_DIR && measured.has(cfg.key)) return measured.get(cfg.key)!;
       await setMode(s.c, cfg.mode);
       await s.c.query(`select set_config('scrapeguard.run_id', $1, false)`, [cfg.context ? runId : '']);
       await cfg.setup?.(s.c, admin);

@@ -59,11 +59,11 @@ select ok(scrapeguard.revision_notify_sql('old', 'delete', null) ~ '"fields":nul
   'notification without a field list: "fields":null in the payload itself');
 
 select is(scrapeguard.revision_snapshot_sql('new', 'insert', 'null', 'IMAGE', 'CLOCK', 'RUN', 'ACTOR'), $exp$
-    -- One statement: max() is one backward descent of the (event_id, revision, …) index.
+    select coalesce(max(r.revision), 0) + 1, CLOCK
+      into v_rev, v_at
+      from public.event_revisions r where r.event_id = new.id;
     insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
-    select new.id, coalesce(max(r.revision), 0) + 1, 'insert', null, IMAGE, CLOCK, RUN, ACTOR
-      from public.event_revisions r where r.event_id = new.id
-    returning revision into v_rev;
+    values (new.id, v_rev, 'insert', null, IMAGE, v_at, RUN, ACTOR);
     -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
     -- operation (pg_notify delivers identical payloads of a transaction once), anything
     -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
@@ -90,13 +90,14 @@ select is(scrapeguard.revision_insert_delete_body(array['hs'], 'CLOCK', 'RUN', '
 -- history keeps its last state. SECURITY DEFINER: see event_revisions_on_truncate().
 declare
   v_rev pg_catalog.int4;
+  v_at pg_catalog.timestamptz;
 begin
   if tg_op = 'INSERT' then
-    -- One statement: max() is one backward descent of the (event_id, revision, …) index.
+    select coalesce(max(r.revision), 0) + 1, CLOCK
+      into v_rev, v_at
+      from public.event_revisions r where r.event_id = new.id;
     insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
-    select new.id, coalesce(max(r.revision), 0) + 1, 'insert', null, (pg_catalog.to_jsonb(new) || pg_catalog.jsonb_build_object('hs', new.hs::pg_catalog.text)), CLOCK, RUN, ACTOR
-      from public.event_revisions r where r.event_id = new.id
-    returning revision into v_rev;
+    values (new.id, v_rev, 'insert', null, (pg_catalog.to_jsonb(new) || pg_catalog.jsonb_build_object('hs', new.hs::pg_catalog.text)), v_at, RUN, ACTOR);
     -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
     -- operation (pg_notify delivers identical payloads of a transaction once), anything
     -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
@@ -116,11 +117,11 @@ begin
         end if;
     end case;
   else
-    -- One statement: max() is one backward descent of the (event_id, revision, …) index.
+    select coalesce(max(r.revision), 0) + 1, CLOCK
+      into v_rev, v_at
+      from public.event_revisions r where r.event_id = old.id;
     insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
-    select old.id, coalesce(max(r.revision), 0) + 1, 'delete', (pg_catalog.to_jsonb(old) || pg_catalog.jsonb_build_object('hs', old.hs::pg_catalog.text)), null, CLOCK, RUN, ACTOR
-      from public.event_revisions r where r.event_id = old.id
-    returning revision into v_rev;
+    values (old.id, v_rev, 'delete', (pg_catalog.to_jsonb(old) || pg_catalog.jsonb_build_object('hs', old.hs::pg_catalog.text)), null, v_at, RUN, ACTOR);
     -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
     -- operation (pg_notify delivers identical payloads of a transaction once), anything
     -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
@@ -158,15 +159,16 @@ declare
   v_old pg_catalog.jsonb[];
   v_new pg_catalog.jsonb[];
   v_rev pg_catalog.int4;
+  v_at pg_catalog.timestamptz;
 begin
   if old.id is distinct from new.id then
     -- A new identity: the old id's history ends with a delete, the new id's
     -- starts with an insert, each with the whole row.
-    -- One statement: max() is one backward descent of the (event_id, revision, …) index.
+    select coalesce(max(r.revision), 0) + 1, CLOCK
+      into v_rev, v_at
+      from public.event_revisions r where r.event_id = old.id;
     insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
-    select old.id, coalesce(max(r.revision), 0) + 1, 'delete', (pg_catalog.to_jsonb(old) || pg_catalog.jsonb_build_object('tags', old.tags::pg_catalog.text)), null, CLOCK, RUN, ACTOR
-      from public.event_revisions r where r.event_id = old.id
-    returning revision into v_rev;
+    values (old.id, v_rev, 'delete', (pg_catalog.to_jsonb(old) || pg_catalog.jsonb_build_object('tags', old.tags::pg_catalog.text)), null, v_at, RUN, ACTOR);
     -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
     -- operation (pg_notify delivers identical payloads of a transaction once), anything
     -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
@@ -185,11 +187,11 @@ begin
           null;
         end if;
     end case;
-    -- One statement: max() is one backward descent of the (event_id, revision, …) index.
+    select coalesce(max(r.revision), 0) + 1, CLOCK
+      into v_rev, v_at
+      from public.event_revisions r where r.event_id = new.id;
     insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
-    select new.id, coalesce(max(r.revision), 0) + 1, 'insert', null, (pg_catalog.to_jsonb(new) || pg_catalog.jsonb_build_object('tags', new.tags::pg_catalog.text)), CLOCK, RUN, ACTOR
-      from public.event_revisions r where r.event_id = new.id
-    returning revision into v_rev;
+    values (new.id, v_rev, 'insert', null, (pg_catalog.to_jsonb(new) || pg_catalog.jsonb_build_object('tags', new.tags::pg_catalog.text)), v_at, RUN, ACTOR);
     -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
     -- operation (pg_notify delivers identical payloads of a transaction once), anything
     -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
@@ -224,26 +226,24 @@ begin
   if v_fields is null then
     return null;
   end if;
-  -- One statement. Race-free: the UPDATE that fired this holds the event row's lock
-  -- until it commits, so a concurrent writer of the same event waits and then sees
-  -- this revision. max() is one backward descent of the (event_id, revision, …)
-  -- index; h is read once, so every row of the revision has the same changed_at.
-  -- An event without history predates it (it existed before scrapeguard was
-  -- installed, or was written with triggers disabled): a baseline at revision 1
-  -- keeps the state before this change, which becomes revision 2.
-  with h as (
-    select max(r.revision) as last, CLOCK as at
-      from public.event_revisions r where r.event_id = new.id
-  ), w as (
-    insert into public.event_revisions
-      (event_id, revision, operation, field_name, old_value, new_value, changed_at, run_id, actor)
-    select old.id, 1, 'baseline', null, null, (pg_catalog.to_jsonb(old) || pg_catalog.jsonb_build_object('tags', old.tags::pg_catalog.text)), h.at, null, null
-      from h where h.last is null
-    union all
-    select new.id, coalesce(h.last, 1) + 1, 'update', u.f, u.o, u.n, h.at, RUN, ACTOR
-      from h, rows from (pg_catalog.unnest(v_fields), pg_catalog.unnest(v_old), pg_catalog.unnest(v_new)) as u (f, o, n)
-  )
-  select coalesce(h.last, 1) + 1 into v_rev from h;
+  -- Race-free: the UPDATE that fired this holds the event row's lock until it
+  -- commits, so a concurrent writer of the same event waits and then sees this
+  -- revision. max() is one backward descent of the (event_id, revision, …) index;
+  -- the time is read once, so every row of the revision has the same changed_at.
+  select coalesce(max(r.revision), 0) + 1, CLOCK
+    into v_rev, v_at
+    from public.event_revisions r where r.event_id = new.id;
+  if v_rev = 1 then
+    -- The event predates its history (it existed before scrapeguard was installed,
+    -- or was written with triggers disabled): keep the state before this change.
+    insert into public.event_revisions (event_id, revision, operation, new_value, changed_at)
+    values (old.id, 1, 'baseline', (pg_catalog.to_jsonb(old) || pg_catalog.jsonb_build_object('tags', old.tags::pg_catalog.text)), v_at);
+    v_rev := 2;
+  end if;
+  insert into public.event_revisions
+    (event_id, revision, operation, field_name, old_value, new_value, changed_at, run_id, actor)
+  select new.id, v_rev, 'update', u.f, u.o, u.n, v_at, RUN, ACTOR
+    from rows from (pg_catalog.unnest(v_fields), pg_catalog.unnest(v_old), pg_catalog.unnest(v_new)) as u (f, o, n);
   -- pg_notify refuses payloads of 8,000 bytes or more: a field list that long
   -- (only with very many long column names) is sent as null; event_history has it.
     -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
@@ -283,15 +283,16 @@ declare
   v_old pg_catalog.jsonb[];
   v_new pg_catalog.jsonb[];
   v_rev pg_catalog.int4;
+  v_at pg_catalog.timestamptz;
 begin
   if old.id is distinct from new.id then
     -- A new identity: the old id's history ends with a delete, the new id's
     -- starts with an insert, each with the whole row.
-    -- One statement: max() is one backward descent of the (event_id, revision, …) index.
+    select coalesce(max(r.revision), 0) + 1, CLOCK
+      into v_rev, v_at
+      from public.event_revisions r where r.event_id = old.id;
     insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
-    select old.id, coalesce(max(r.revision), 0) + 1, 'delete', pg_catalog.to_jsonb(old), null, CLOCK, RUN, ACTOR
-      from public.event_revisions r where r.event_id = old.id
-    returning revision into v_rev;
+    values (old.id, v_rev, 'delete', pg_catalog.to_jsonb(old), null, v_at, RUN, ACTOR);
     -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
     -- operation (pg_notify delivers identical payloads of a transaction once), anything
     -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
@@ -310,11 +311,11 @@ begin
           null;
         end if;
     end case;
-    -- One statement: max() is one backward descent of the (event_id, revision, …) index.
+    select coalesce(max(r.revision), 0) + 1, CLOCK
+      into v_rev, v_at
+      from public.event_revisions r where r.event_id = new.id;
     insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
-    select new.id, coalesce(max(r.revision), 0) + 1, 'insert', null, pg_catalog.to_jsonb(new), CLOCK, RUN, ACTOR
-      from public.event_revisions r where r.event_id = new.id
-    returning revision into v_rev;
+    values (new.id, v_rev, 'insert', null, pg_catalog.to_jsonb(new), v_at, RUN, ACTOR);
     -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
     -- operation (pg_notify delivers identical payloads of a transaction once), anything
     -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
@@ -339,26 +340,24 @@ begin
   if v_fields is null then
     return null;
   end if;
-  -- One statement. Race-free: the UPDATE that fired this holds the event row's lock
-  -- until it commits, so a concurrent writer of the same event waits and then sees
-  -- this revision. max() is one backward descent of the (event_id, revision, …)
-  -- index; h is read once, so every row of the revision has the same changed_at.
-  -- An event without history predates it (it existed before scrapeguard was
-  -- installed, or was written with triggers disabled): a baseline at revision 1
-  -- keeps the state before this change, which becomes revision 2.
-  with h as (
-    select max(r.revision) as last, CLOCK as at
-      from public.event_revisions r where r.event_id = new.id
-  ), w as (
-    insert into public.event_revisions
-      (event_id, revision, operation, field_name, old_value, new_value, changed_at, run_id, actor)
-    select old.id, 1, 'baseline', null, null, pg_catalog.to_jsonb(old), h.at, null, null
-      from h where h.last is null
-    union all
-    select new.id, coalesce(h.last, 1) + 1, 'update', u.f, u.o, u.n, h.at, RUN, ACTOR
-      from h, rows from (pg_catalog.unnest(v_fields), pg_catalog.unnest(v_old), pg_catalog.unnest(v_new)) as u (f, o, n)
-  )
-  select coalesce(h.last, 1) + 1 into v_rev from h;
+  -- Race-free: the UPDATE that fired this holds the event row's lock until it
+  -- commits, so a concurrent writer of the same event waits and then sees this
+  -- revision. max() is one backward descent of the (event_id, revision, …) index;
+  -- the time is read once, so every row of the revision has the same changed_at.
+  select coalesce(max(r.revision), 0) + 1, CLOCK
+    into v_rev, v_at
+    from public.event_revisions r where r.event_id = new.id;
+  if v_rev = 1 then
+    -- The event predates its history (it existed before scrapeguard was installed,
+    -- or was written with triggers disabled): keep the state before this change.
+    insert into public.event_revisions (event_id, revision, operation, new_value, changed_at)
+    values (old.id, 1, 'baseline', pg_catalog.to_jsonb(old), v_at);
+    v_rev := 2;
+  end if;
+  insert into public.event_revisions
+    (event_id, revision, operation, field_name, old_value, new_value, changed_at, run_id, actor)
+  select new.id, v_rev, 'update', u.f, u.o, u.n, v_at, RUN, ACTOR
+    from rows from (pg_catalog.unnest(v_fields), pg_catalog.unnest(v_old), pg_catalog.unnest(v_new)) as u (f, o, n);
   -- pg_notify refuses payloads of 8,000 bytes or more: a field list that long
   -- (only with very many long column names) is sent as null; event_history has it.
     -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and

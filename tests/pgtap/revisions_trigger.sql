@@ -243,7 +243,7 @@ select is(
   (select n from n_events), 'TRUNCATE records a delete of every event');
 
 -- An event without history (written with the triggers off): its first change writes a baseline
--- of the row before it at revision 1, then the change at revision 2, in one statement.
+-- of the row before it at revision 1, then the change at revision 2.
 alter table events disable trigger _scrapeguard_event_revisions_insert_delete;
 insert into events (id, title, start_time, price_range)
 values ('00000000-0000-4000-8000-0000000000b1', 'Adopted', '2026-05-01', '{1,2}');
