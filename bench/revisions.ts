@@ -31,6 +31,10 @@
  * with the least any revision trigger must do: a row trigger with the same WHEN clause
  * whose function inserts one constant row into a table without indexes or constraints.
  *
+ * With BENCH_BREAKDOWN=1, instead: the cost of each part of the triggers, found by removing
+ * one at a time (see benchBreakdown; docs/database.md, "Where the time goes"), timed or, with
+ * BENCH_CALLGRIND_DIR, counted in instructions; and (c)'s client-observed floor.
+ *
  * A bulk workload's measurement is two UPDATEs of every row, each followed by VACUUM:
  * one whole-table UPDATE and the next differ in cost (the new row versions land on
  * the same pages or on others, and that alternates), so a single UPDATE per mode made
@@ -884,7 +888,9 @@ async function benchBreakdown(urls: { appUrl: string; adminUrl: string }, local:
     // Each part as an adjacent pair (with it, without it), the order alternating, so that
     // the load of a shared machine drifting over minutes cancels out of the difference.
     const diffs = new Map<BreakdownPart, { wall: number[]; cpu: number[]; withWall: number[]; a: number[]; b: number[]; ir: number[] }>();
-    for (let rep = 0; rep < (CALLGRIND_DIR ? 1 : BREAKDOWN_REPS); rep++) {
+    // BENCH_BREAKDOWN_SINGLE_ONLY=1: only the client-observed single-row rows (the bulk ablation takes long).
+    const bulkReps = CALLGRIND_DIR ? 1 : process.env.BENCH_BREAKDOWN_SINGLE_ONLY === '1' ? 0 : BREAKDOWN_REPS;
+    for (let rep = 0; rep < bulkReps; rep++) {
       for (const p of parts) {
         const pair = [byKey.get(p.withPart)!, byKey.get(p.withoutPart)!];
         const got: Record<string, { wall: number; cpu: number | null; ir: number | null }> = {};
@@ -955,23 +961,25 @@ async function benchBreakdown(urls: { appUrl: string; adminUrl: string }, local:
     }
     const span = (xs: number[]) => (xs.length ? `${round(Math.min(...xs), 1)}…${round(Math.max(...xs), 1)}` : '—');
     const med = (xs: number[]) => (xs.length ? String(round(median(xs), 1)) : '—');
-    const everything = diffs.get(parts[0]!)!;
-    process.stdout.write(
+    const everything = diffs.get(parts[0]!) ?? { withWall: [] };
+    if (bulkReps > 0) process.stdout.write(
       `\nCost breakdown, (b) bulk two-field change on the base schema, ${ids.length} events, ${BREAKDOWN_REPS} repetitions ` +
         `(ours ${med(everything.withWall)} µs per changed event, wall):\n\n` +
         '| part | µs per changed event: fastest with − fastest without (backend CPU) | median of paired differences, CPU (spread) | wall (spread) |\n|---|---|---|---|\n',
     );
-    for (const p of parts) {
+    for (const p of bulkReps > 0 ? parts : []) {
       const d = diffs.get(p)!;
       // The fastest of each side: what is left when other work on the machine did not get in the way.
       const fastest = d.a.length ? String(round(Math.min(...d.a) - Math.min(...d.b), 1)) : '—';
       process.stdout.write(`| ${p.label} | ${fastest} | ${med(d.cpu)} (${span(d.cpu)}) | ${med(d.wall)} (${span(d.wall)}) |\n`);
     }
-    const ratio = (a: string) => median(perStmt[a]!.map((x, i) => x / perStmt.bare![i]!));
+    const ratios = (a: string) => perStmt[a]!.map((x, i) => x / perStmt.bare![i]!);
+    const ratio = (a: string) =>
+      `${round(median(ratios(a))).toFixed(2)}×, ${round(Math.min(...ratios(a))).toFixed(2)}…${round(Math.max(...ratios(a))).toFixed(2)}`;
     process.stdout.write(
       `\n(c) single-row two-field change, client-observed, ${SINGLE_REPS} × ${SINGLE} statements: bare ${round(median(perStmt.bare!), 0)} µs; ` +
-        `WHEN-clause trigger that only returns ${round(median(perStmt.call!), 0)} µs (${round(ratio('call')).toFixed(2)}×, the floor); ` +
-        `ours ${round(median(perStmt.full!), 0)} µs (${round(ratio('full')).toFixed(2)}×)\n`,
+        `WHEN-clause trigger that only returns ${round(median(perStmt.call!), 0)} µs (${ratio('call')}: the floor); ` +
+        `ours ${round(median(perStmt.full!), 0)} µs (${ratio('full')})\n`,
     );
   } finally {
     await admin.end();
