@@ -31,6 +31,10 @@
  * with the least any revision trigger must do: a row trigger with the same WHEN clause
  * whose function inserts one constant row into a table without indexes or constraints.
  *
+ * With BENCH_BREAKDOWN=1, instead: the cost of each part of the triggers, found by removing
+ * one at a time (see benchBreakdown; docs/database.md, "Where the time goes"), timed or, with
+ * BENCH_CALLGRIND_DIR, counted in instructions; and (c)'s client-observed floor.
+ *
  * A bulk workload's measurement is two UPDATEs of every row, each followed by VACUUM:
  * one whole-table UPDATE and the next differ in cost (the new row versions land on
  * the same pages or on others, and that alternates), so a single UPDATE per mode made
@@ -38,7 +42,8 @@
  *
  * Writes bench/results/revisions.json.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { applyCurrent, migrate } from '../scripts/lib/database.js';
@@ -521,8 +526,478 @@ async function appSchemaDatabase(urls: { app: string; admin: string }) {
   return db;
 }
 
+/**
+ * BENCH_BREAKDOWN=1: where a changed event's time goes, found by removing one part at a
+ * time from the shipped triggers (an ablation) on the base schema, for (b)'s bulk
+ * two-field change. Every configuration is measured from the same state (event_revisions
+ * reset to one baseline row per event before each measurement), the configurations
+ * alternate within each repetition, and a part's cost is the median over repetitions of
+ * (time with it − time without it) per changed event. The attribution parts (the run_id
+ * foreign key and index) are measured with a change context (a real run_id). Then, for
+ * (c), client-observed single-row statements: bare, a trigger with the same WHEN clause
+ * whose function only returns (the floor of any WHEN-clause row trigger), and ours.
+ * Prints a table; writes nothing.
+ */
+const BREAKDOWN = process.env.BENCH_BREAKDOWN === '1';
+const BREAKDOWN_REPS = Number(process.env.BENCH_BREAKDOWN_REPS ?? 9);
+/**
+ * Optional, for a breakdown that other work on the machine cannot blur: the server runs
+ * under valgrind's callgrind, collecting only inside statements and commits
+ * (valgrind --tool=callgrind --collect-atstart=no --toggle-collect=PortalRun
+ *  --toggle-collect=CommitTransactionCommand --callgrind-out-file=<dir>/pg.%p postgres …),
+ * and a configuration's count is that of a connection running the warm-up and the two
+ * UPDATEs less that of one running the warm-up alone (each backend writes its total
+ * when it exits). Used with BENCH_BREAKDOWN_URL / BENCH_BREAKDOWN_ADMIN_URL: a migrated
+ * database on that server (as the app's role, and as a superuser for the publication),
+ * whose events are replaced. Counts vary far less than times (a configuration measured twice
+ * differs by up to ~25k instructions per changed event, as the state of the tables moves on),
+ * so one repetition, each part as an adjacent pair.
+ */
+const CALLGRIND_DIR = process.env.BENCH_CALLGRIND_DIR;
+
+/** The instructions callgrind collected in a backend that has exited (its file <dir>/pg.<pid>). */
+async function backendInstructions(pid: number): Promise<number> {
+  const file = join(CALLGRIND_DIR!, `pg.${pid}`);
+  for (let i = 0; i < 600; i++) {
+    const total = existsSync(file) ? /^totals: (\d+)/m.exec(readFileSync(file, 'utf8')) : null;
+    if (total) return Number(total[1]);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no callgrind totals in ${file}`);
+}
+const BREAKDOWN_URL = process.env.BENCH_BREAKDOWN_URL;
+const BREAKDOWN_ADMIN_URL = process.env.BENCH_BREAKDOWN_ADMIN_URL ?? BREAKDOWN_URL;
+/** Optional: a file with an earlier generated event_revisions_on_update(), measured against today's (base schema only). */
+const PREVIOUS_UPDATE_FN = process.env.BENCH_PREVIOUS_UPDATE_FN;
+
+/** The generated update function's source, edited (bench only: the refresh restores it). */
+async function editUpdateFunction(c: pg.Client, edit: (src: string) => string): Promise<void> {
+  const { rows } = await c.query<{ src: string }>(
+    `select prosrc as src from pg_proc where oid = 'scrapeguard.event_revisions_on_update()'::regprocedure`,
+  );
+  const src = rows[0]!.src;
+  const edited = edit(src);
+  if (edited === src) throw new Error('breakdown: the edit changed nothing in event_revisions_on_update()');
+  await c.query(
+    `create or replace function scrapeguard.event_revisions_on_update() returns trigger
+       language plpgsql volatile security definer set search_path = '' as ${pg.escapeLiteral(edited)}`,
+  );
+}
+
+interface Config {
+  key: string;
+  /** Measured with a change context (scrapeguard.run_id names a real run). */
+  context?: boolean;
+  /** Trigger mode to start from. */
+  mode: Mode;
+  setup?: (c: pg.Client, admin: pg.Client) => Promise<void>;
+  teardown?: (c: pg.Client, admin: pg.Client) => Promise<void>;
+}
+
+/** Statements that put a dropped part of event_revisions back; read from the catalog before the first drop. */
+async function constraintDef(c: pg.Client, name: string): Promise<string> {
+  const { rows } = await c.query<{ def: string }>(
+    `select pg_get_constraintdef(oid) as def from pg_constraint
+      where conrelid = 'public.event_revisions'::regclass and conname = $1`,
+    [name],
+  );
+  if (!rows[0]) throw new Error(`breakdown: no constraint ${name} on event_revisions`);
+  return `alter table public.event_revisions add constraint ${name} ${rows[0].def}`;
+}
+
+async function indexDef(c: pg.Client, name: string): Promise<string> {
+  const { rows } = await c.query<{ def: string }>(`select pg_get_indexdef($1::regclass) as def`, [`public.${name}`]);
+  return rows[0]!.def;
+}
+
+interface BreakdownPart {
+  label: string;
+  /** Configuration with the part, and the one without it. */
+  withPart: string;
+  withoutPart: string;
+}
+
+async function benchBreakdown(urls: { appUrl: string; adminUrl: string }, local: boolean): Promise<void> {
+  const s = await Session.open(urls.appUrl, local);
+  const admin = new pg.Client({ connectionString: urls.adminUrl });
+  await admin.connect();
+  try {
+    await s.c.query(FLOOR_SQL);
+    await setMode(s.c, 'with');
+    const ids = await loadEvents(s);
+    const { rows: src } = await s.c.query<{ id: string }>(
+      `insert into public.event_sources (name, base_url) values ('bench', 'https://listings.example') returning id`,
+    );
+    const { rows: run } = await s.c.query<{ id: string }>(`select public.start_run($1, 'feed') as id`, [src[0]!.id]);
+    const runId = run[0]!.id;
+    const pkey = await constraintDef(s.c, 'event_revisions_pkey');
+    const unique = await constraintDef(s.c, 'event_revisions_one_row_per_field');
+    const check = await constraintDef(s.c, 'event_revisions_well_formed');
+    const fkey = await constraintDef(s.c, 'event_revisions_run_id_fkey');
+    const brin = await indexDef(s.c, 'event_revisions_changed_at_brin');
+    const runIdx = await indexDef(s.c, 'event_revisions_run_id_idx');
+    const inPublication = async () =>
+      (await admin.query(`select from pg_publication_tables where pubname = 'supabase_realtime' and tablename = 'event_revisions'`))
+        .rowCount === 1;
+    const published = await inPublication();
+    // The revision number read from a setting raised before every UPDATE: no lookup, still unique per event.
+    const noLookup = (src: string) =>
+      src
+        // One statement (a CTE h reads the last revision and the time).
+        .replace(
+          /select max\(r\.revision\) as last, ((?:(?!\) as at)[\s\S])*?\)) as at\n\s*from public\.event_revisions r where r\.event_id = new\.id\n/,
+          (_m, clock: string) => `select pg_catalog.current_setting('bench.rev')::pg_catalog.int4 - 1 as last, ${clock} as at\n`,
+        )
+        // Two statements (the number and the time, then the INSERT).
+        .replace(
+        /select coalesce\(max\(r\.revision\), 0\) \+ 1, ((?:(?!into v_rev)[\s\S])*?)\n\s*into v_rev, v_at\n\s*from public\.event_revisions r where r\.event_id = new\.id;\n(\s*)if v_rev = 1 then/,
+        (_m, clock: string, ind: string) =>
+          `select pg_catalog.current_setting('bench.rev')::pg_catalog.int4, ${clock}\n    into v_rev, v_at;\n${ind}if v_rev = 1 then`,
+      );
+    const noNotify = (src: string) => src.replace(/\n\s*if pg_catalog\.pg_notify\([\s\S]*?end if;/g, '');
+    const configs: Config[] = [
+      { key: 'bare', mode: 'without' },
+      { key: 'call', mode: 'with', setup: (c) => editUpdateFunction(c, () => '\nbegin\n  return null;\nend\n') },
+      {
+        key: 'compare',
+        mode: 'with',
+        setup: (c) => editUpdateFunction(c, (x) => x.replace('if v_fields is null then', 'if true then')),
+      },
+      { key: 'full', mode: 'with' },
+      { key: 'no lookup', mode: 'with', setup: (c) => editUpdateFunction(c, noLookup) },
+      {
+        key: 'no lookup, no unique',
+        mode: 'with',
+        setup: async (c) => {
+          await editUpdateFunction(c, noLookup);
+          await c.query('alter table public.event_revisions drop constraint event_revisions_one_row_per_field');
+        },
+        teardown: (c) => c.query(unique).then(() => undefined),
+      },
+      { key: 'no notify', mode: 'with', setup: (c) => editUpdateFunction(c, noNotify) },
+      {
+        key: 'no pkey',
+        mode: 'with',
+        setup: (c) => c.query('alter table public.event_revisions drop constraint event_revisions_pkey').then(() => undefined),
+        teardown: (c) => c.query(pkey).then(() => undefined),
+      },
+      {
+        key: 'no brin',
+        mode: 'with',
+        setup: (c) => c.query('drop index public.event_revisions_changed_at_brin').then(() => undefined),
+        teardown: (c) => c.query(brin).then(() => undefined),
+      },
+      {
+        key: 'no check',
+        mode: 'with',
+        setup: (c) => c.query('alter table public.event_revisions drop constraint event_revisions_well_formed').then(() => undefined),
+        teardown: (c) => c.query(check).then(() => undefined),
+      },
+      ...(published
+        ? [
+            {
+              key: 'no publication',
+              mode: 'with' as const,
+              setup: (_c: pg.Client, a: pg.Client) =>
+                a.query('alter publication supabase_realtime drop table public.event_revisions').then(() => undefined),
+              teardown: (_c: pg.Client, a: pg.Client) =>
+                a.query('alter publication supabase_realtime add table public.event_revisions').then(() => undefined),
+            },
+          ]
+        : []),
+      {
+        // Candidate: the same rules as an inline expression (no function call per row).
+        key: 'inline check',
+        mode: 'with',
+        setup: async (c) => {
+          await c.query('alter table public.event_revisions drop constraint event_revisions_well_formed');
+          await c.query(`alter table public.event_revisions add constraint event_revisions_well_formed check (
+            revision >= 1 and case operation
+              when 'update' then field_name is not null
+              when 'delete' then field_name is null and old_value is not null and new_value is null
+              when 'insert' then field_name is null and old_value is null and new_value is not null
+              when 'baseline' then field_name is null and old_value is null and new_value is not null
+              else false end)`);
+        },
+        teardown: async (c) => {
+          await c.query('alter table public.event_revisions drop constraint event_revisions_well_formed');
+          await c.query(check);
+        },
+      },
+      // Notification settings (scrapeguard.event_notifications; unknown values notify per change).
+      {
+        key: 'notifications off',
+        mode: 'with',
+        setup: (c) => c.query(`select set_config('scrapeguard.event_notifications', 'off', false)`).then(() => undefined),
+        teardown: (c) => c.query(`select set_config('scrapeguard.event_notifications', '', false)`).then(() => undefined),
+      },
+      {
+        key: 'notifications per statement',
+        mode: 'with',
+        setup: (c) => c.query(`select set_config('scrapeguard.event_notifications', 'statement', false)`).then(() => undefined),
+        teardown: (c) => c.query(`select set_config('scrapeguard.event_notifications', '', false)`).then(() => undefined),
+      },
+      ...(PREVIOUS_UPDATE_FN
+        ? [
+            {
+              // An earlier generated update function (a file of its CREATE FUNCTION), on today's table.
+              key: 'previous update function',
+              mode: 'with' as const,
+              setup: (c: pg.Client) => c.query(readFileSync(PREVIOUS_UPDATE_FN, 'utf8')).then(() => undefined),
+            },
+          ]
+        : []),
+      {
+        // Candidate: the rules in a PL/pgSQL function of the columns it reads (no whole-row value).
+        key: 'scalar check',
+        mode: 'with',
+        setup: async (c) => {
+          await c.query(`create or replace function scrapeguard.bench_revision_is_well_formed(
+              revision integer, operation text, field_name text, no_old boolean, no_new boolean)
+            returns boolean language plpgsql immutable set search_path = '' as $fn$
+            begin
+              return revision >= 1 and case operation
+                when 'update' then field_name is not null
+                when 'delete' then field_name is null and not no_old and no_new
+                when 'insert' then field_name is null and no_old and not no_new
+                when 'baseline' then field_name is null and no_old and not no_new
+                else false end;
+            end $fn$`);
+          await c.query('alter table public.event_revisions drop constraint event_revisions_well_formed');
+          await c.query(`alter table public.event_revisions add constraint event_revisions_well_formed check (
+            scrapeguard.bench_revision_is_well_formed(revision, operation, field_name, old_value is null, new_value is null))`);
+        },
+        teardown: async (c) => {
+          await c.query('alter table public.event_revisions drop constraint event_revisions_well_formed');
+          await c.query(check);
+        },
+      },
+      { key: 'run: full', mode: 'with', context: true },
+      {
+        key: 'run: no fkey',
+        mode: 'with',
+        context: true,
+        setup: (c) => c.query('alter table public.event_revisions drop constraint event_revisions_run_id_fkey').then(() => undefined),
+        teardown: (c) => c.query(fkey).then(() => undefined),
+      },
+      {
+        key: 'run: no run_id index',
+        mode: 'with',
+        context: true,
+        setup: (c) => c.query('drop index public.event_revisions_run_id_idx').then(() => undefined),
+        teardown: (c) => c.query(runIdx).then(() => undefined),
+      },
+    ];
+    const parts: BreakdownPart[] = [
+      { label: 'everything (the trigger against a bare UPDATE)', withPart: 'full', withoutPart: 'bare' },
+      { label: 'trigger call (WHEN clause true, function returns at once)', withPart: 'call', withoutPart: 'bare' },
+      { label: 'field comparisons, changed values to jsonb (PL/pgSQL set-up included)', withPart: 'compare', withoutPart: 'call' },
+      { label: 'revision number lookup (max(revision) through the unique index)', withPart: 'full', withoutPart: 'no lookup' },
+      { label: 'unique index (event_id, revision, field_name)', withPart: 'no lookup', withoutPart: 'no lookup, no unique' },
+      { label: 'identity primary key index', withPart: 'full', withoutPart: 'no pkey' },
+      { label: 'BRIN index on changed_at', withPart: 'full', withoutPart: 'no brin' },
+      { label: 'CHECK event_revisions_well_formed', withPart: 'full', withoutPart: 'no check' },
+      { label: 'pg_notify per changed event (sent at commit)', withPart: 'full', withoutPart: 'no notify' },
+      { label: 'candidate: the CHECK as it is rather than inline', withPart: 'full', withoutPart: 'inline check' },
+      { label: 'candidate: the CHECK as it is rather than a function of five scalars', withPart: 'full', withoutPart: 'scalar check' },
+      { label: 'setting: notifications per change rather than off', withPart: 'full', withoutPart: 'notifications off' },
+      { label: 'setting: notifications per change rather than per statement', withPart: 'full', withoutPart: 'notifications per statement' },
+      ...(PREVIOUS_UPDATE_FN
+        ? [{ label: `the update function of ${PREVIOUS_UPDATE_FN} rather than today's`, withPart: 'previous update function', withoutPart: 'full' }]
+        : []),
+      ...(published ? [{ label: 'supabase_realtime publication membership (wal_level logical)', withPart: 'full', withoutPart: 'no publication' }] : []),
+      { label: 'with a change context: everything run_id adds', withPart: 'run: full', withoutPart: 'full' },
+      { label: 'with a change context: run_id foreign key', withPart: 'run: full', withoutPart: 'run: no fkey' },
+      { label: 'with a change context: partial run_id index', withPart: 'run: full', withoutPart: 'run: no run_id index' },
+    ];
+    const reset = async () => {
+      await s.c.query('truncate public.event_revisions');
+      await s.c.query(
+        `insert into public.event_revisions (event_id, revision, operation, new_value, changed_at)
+         select e.id, 1, 'baseline', to_jsonb(e), now() from public.events e`,
+      );
+      await s.c.query('vacuum analyze public.event_revisions');
+      await s.c.query('vacuum public.events');
+    };
+    const byKey = new Map(configs.map((x) => [x.key, x]));
+    let k = 1;
+    /** One measurement of a configuration from the reset state: µs per changed event, wall and backend CPU. */
+    const measured = new Map<string, { wall: number; cpu: number | null; ir: number | null }>();
+    const measure = async (cfg: Config): Promise<{ wall: number; cpu: number | null; ir: number | null }> => {
+      await setMode(s.c, cfg.mode);
+      await s.c.query(`select set_config('scrapeguard.run_id', $1, false)`, [cfg.context ? runId : '']);
+      await cfg.setup?.(s.c, admin);
+      await reset();
+      if (CALLGRIND_DIR) {
+        const ir = await instructionsPerEvent(cfg);
+        await cfg.teardown?.(s.c, admin);
+        measured.set(cfg.key, { wall: 0, cpu: null, ir });
+        return measured.get(cfg.key)!;
+      }
+      // Warm up after the DDL: the function's compilation, its plans and the CHECK's.
+      k += 1;
+      await s.c.query(`select set_config('bench.rev', $1, false)`, [String(1_000 + k)]);
+      await s.c.query(
+        `update public.events set title = 'Warm ' || $1, price_range = array[$1::int, 0] where id = any($2::uuid[])`,
+        [k, ids.slice(0, 200)],
+      );
+      let wall = 0;
+      let cpu: number | null = 0;
+      for (let part = 0; part < 2; part++) {
+        k += 1;
+        await s.c.query(`select set_config('bench.rev', $1, false)`, [String(1_000 + k)]);
+        const m = await s.time(async () => {
+          await workloads.find((w) => w.key === 'b')!.run(s, ids, k);
+        });
+        wall += (m.wallMs * 1000) / ids.length / 2;
+        cpu = cpu === null || m.cpuMs === null ? null : cpu + (m.cpuMs * 1000) / ids.length / 2;
+        await s.c.query('vacuum public.events');
+      }
+      await cfg.teardown?.(s.c, admin);
+      measured.set(cfg.key, { wall, cpu, ir: null });
+      return { wall, cpu, ir: null };
+    };
+    /** Callgrind: (warm-up and two UPDATEs) − (warm-up alone), each in a connection of its own. */
+    const instructionsPerEvent = async (cfg: Config): Promise<number> => {
+      const notifications = (await s.c.query<{ v: string | null }>(`select current_setting('scrapeguard.event_notifications', true) as v`))
+        .rows[0]!.v;
+      const connection = async (updates: number): Promise<number> => {
+        const c = new pg.Client({ connectionString: urls.appUrl });
+        await c.connect();
+        const pid = (await c.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+        await c.query(`select set_config('scrapeguard.run_id', $1, false)`, [cfg.context ? runId : '']);
+        await c.query(`select set_config('scrapeguard.event_notifications', $1, false)`, [notifications ?? '']);
+        k += 1;
+        await c.query(`select set_config('bench.rev', $1, false)`, [String(1_000 + k)]);
+        await c.query(
+          `update public.events set title = 'Warm ' || $1, price_range = array[$1::int, 0] where id = any($2::uuid[])`,
+          [k, ids.slice(0, 200)],
+        );
+        for (let part = 0; part < 2; part++) {
+          k += 1;
+          await c.query(`select set_config('bench.rev', $1, false)`, [String(1_000 + k)]);
+          if (part < updates) await workloads.find((w) => w.key === 'b')!.run({ c } as Session, ids, k);
+        }
+        await c.end();
+        return backendInstructions(pid);
+      };
+      const warm = await connection(0);
+      const both = await connection(2);
+      return (both - warm) / ids.length / 2;
+    };
+    // Each part as an adjacent pair (with it, without it), the order alternating, so that
+    // the load of a shared machine drifting over minutes cancels out of the difference.
+    const diffs = new Map<BreakdownPart, { wall: number[]; cpu: number[]; withWall: number[]; a: number[]; b: number[]; ir: number[] }>();
+    // BENCH_BREAKDOWN_SINGLE_ONLY=1: only the client-observed single-row rows (the bulk ablation takes long).
+    const bulkReps = CALLGRIND_DIR ? 1 : process.env.BENCH_BREAKDOWN_SINGLE_ONLY === '1' ? 0 : BREAKDOWN_REPS;
+    for (let rep = 0; rep < bulkReps; rep++) {
+      for (const p of parts) {
+        const pair = [byKey.get(p.withPart)!, byKey.get(p.withoutPart)!];
+        const got: Record<string, { wall: number; cpu: number | null; ir: number | null }> = {};
+        for (const cfg of (rep + parts.indexOf(p)) % 2 === 0 ? pair : [...pair].reverse()) got[cfg.key] = await measure(cfg);
+        const a = got[p.withPart]!;
+        const b = got[p.withoutPart]!;
+        const d = diffs.get(p) ?? { wall: [], cpu: [], withWall: [], a: [], b: [], ir: [] };
+        if (a.ir !== null && b.ir !== null) {
+          d.ir.push(a.ir - b.ir);
+          diffs.set(p, d);
+          process.stdout.write(`  breakdown ${p.label}: ${Math.round(a.ir)} − ${Math.round(b.ir)} instructions per changed event\n`);
+          continue;
+        }
+        d.wall.push(a.wall - b.wall);
+        if (a.cpu !== null && b.cpu !== null) {
+          d.a.push(a.cpu);
+          d.b.push(b.cpu);
+        }
+        d.withWall.push(a.wall);
+        if (a.cpu !== null && b.cpu !== null) d.cpu.push(a.cpu - b.cpu);
+        diffs.set(p, d);
+        process.stdout.write(
+          `  breakdown rep ${rep + 1} ${p.label}: ${round(a.wall, 1)} − ${round(b.wall, 1)} µs wall` +
+            (a.cpu !== null && b.cpu !== null ? `, ${round(a.cpu, 1)} − ${round(b.cpu, 1)} µs cpu` : '') +
+            '\n',
+        );
+      }
+    }
+    await s.c.query(`select set_config('scrapeguard.run_id', '', false)`);
+    await setMode(s.c, 'with');
+    if (published && !(await inPublication())) throw new Error('breakdown: event_revisions left out of the publication');
+
+    // (c): client-observed single-row statements, bare / the WHEN-clause floor / ours.
+    const single = workloads.find((w) => w.key === 'c')!;
+    const singleModes: { key: string; set: () => Promise<void> }[] = [
+      { key: 'bare', set: () => setMode(s.c, 'without') },
+      {
+        key: 'call',
+        set: async () => {
+          await setMode(s.c, 'with');
+          await editUpdateFunction(s.c, () => '\nbegin\n  return null;\nend\n');
+        },
+      },
+      { key: 'full', set: () => setMode(s.c, 'with') },
+    ];
+    const perStmt: Record<string, number[]> = { bare: [], call: [], full: [] };
+    for (let rep = 0; rep < (CALLGRIND_DIR ? 0 : SINGLE_REPS); rep++) {
+      for (const m of rep % 2 === 0 ? singleModes : [...singleModes].reverse()) {
+        await m.set();
+        await single.run(s, ids, k + 3_000_000, 50);
+        k += 1;
+        const statements = async () => {
+          await single.run(s, ids, k, SINGLE);
+        };
+        const t = await s.time(statements);
+        perStmt[m.key]!.push((t.wallMs * 1000) / SINGLE);
+      }
+    }
+    await setMode(s.c, 'with');
+
+    if (CALLGRIND_DIR) {
+      process.stdout.write(
+        `\nCost breakdown in instructions (callgrind), (b) bulk two-field change on the base schema, ${ids.length} events:\n\n` +
+          '| part | instructions per changed event |\n|---|---|\n',
+      );
+      for (const p of parts) process.stdout.write(`| ${p.label} | ${Math.round(diffs.get(p)!.ir[0]!)} |\n`);
+      return;
+    }
+    const span = (xs: number[]) => (xs.length ? `${round(Math.min(...xs), 1)}…${round(Math.max(...xs), 1)}` : '—');
+    const med = (xs: number[]) => (xs.length ? String(round(median(xs), 1)) : '—');
+    const everything = diffs.get(parts[0]!) ?? { withWall: [] };
+    if (bulkReps > 0) process.stdout.write(
+      `\nCost breakdown, (b) bulk two-field change on the base schema, ${ids.length} events, ${BREAKDOWN_REPS} repetitions ` +
+        `(ours ${med(everything.withWall)} µs per changed event, wall):\n\n` +
+        '| part | µs per changed event: fastest with − fastest without (backend CPU) | median of paired differences, CPU (spread) | wall (spread) |\n|---|---|---|---|\n',
+    );
+    for (const p of bulkReps > 0 ? parts : []) {
+      const d = diffs.get(p)!;
+      // The fastest of each side: what is left when other work on the machine did not get in the way.
+      const fastest = d.a.length ? String(round(Math.min(...d.a) - Math.min(...d.b), 1)) : '—';
+      process.stdout.write(`| ${p.label} | ${fastest} | ${med(d.cpu)} (${span(d.cpu)}) | ${med(d.wall)} (${span(d.wall)}) |\n`);
+    }
+    const ratios = (a: string) => perStmt[a]!.map((x, i) => x / perStmt.bare![i]!);
+    const ratio = (a: string) =>
+      `${round(median(ratios(a))).toFixed(2)}×, ${round(Math.min(...ratios(a))).toFixed(2)}…${round(Math.max(...ratios(a))).toFixed(2)}`;
+    process.stdout.write(
+      `\n(c) single-row two-field change, client-observed, ${SINGLE_REPS} × ${SINGLE} statements: bare ${round(median(perStmt.bare!), 0)} µs; ` +
+        `WHEN-clause trigger that only returns ${round(median(perStmt.call!), 0)} µs (${ratio('call')}: the floor); ` +
+        `ours ${round(median(perStmt.full!), 0)} µs (${ratio('full')})\n`,
+    );
+  } finally {
+    await admin.end();
+    await s.c.end();
+  }
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
+  if (BREAKDOWN && BREAKDOWN_URL) {
+    // A database of a server started elsewhere (e.g. under callgrind): its events are replaced.
+    const c = new pg.Client({ connectionString: BREAKDOWN_URL });
+    await c.connect();
+    await c.query('truncate public.events');
+    await c.end();
+    await benchBreakdown({ appUrl: BREAKDOWN_URL, adminUrl: BREAKDOWN_ADMIN_URL! }, false);
+    return;
+  }
   const server = await startTestServer();
   const dbs: { drop: () => Promise<void> }[] = [];
   try {
@@ -533,6 +1008,10 @@ async function main(): Promise<void> {
     );
     const base = await copyTemplate(server.urls, MIGRATED_TEMPLATE);
     dbs.push(base);
+    if (BREAKDOWN) {
+      await benchBreakdown(base, !server.external);
+      return;
+    }
     const app = await appSchemaDatabase(server.urls);
     dbs.push(app);
     const local = !server.external;

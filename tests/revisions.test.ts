@@ -69,6 +69,51 @@ describe.each(EVENTS_SHAPES)('notifications and attribution ($label)', async ({ 
     expect(await drain()).toEqual([{ event_id: id, revision: 3, operation: 'delete', fields: null }]);
   });
 
+  test('scrapeguard.event_notifications: off sends none, statement one per statement and operation, anything else one per change', async () => {
+    const ins = `insert into public.events (title, start_time) select 'Setting ' || g, '2026-11-05' from generate_series(1, 3) g returning id`;
+    try {
+      await writer.query(`set scrapeguard.event_notifications = 'off'`);
+      const { rows: off } = await writer.query<{ id: string }>(ins);
+      await writer.query(`update public.events set title = title || ' (off)' where id = any($1::uuid[])`, [off.map((r) => r.id)]);
+      await writer.query(`delete from public.events where id = $1`, [off[0]!.id]);
+      expect(await drain()).toEqual([]);
+      // The revisions are written all the same.
+      const n = await writer.query<{ n: number }>(`select count(*)::int as n from public.event_revisions where event_id = any($1::uuid[])`, [
+        off.map((r) => r.id),
+      ]);
+      expect(n.rows[0]!.n).toBe(3 + 3 + 1);
+
+      await writer.query(`set scrapeguard.event_notifications = 'statement'`);
+      const { rows: st } = await writer.query<{ id: string }>(ins);
+      await writer.query(`update public.events set title = title || ' (statement)' where id = any($1::uuid[])`, [st.map((r) => r.id)]);
+      // Two statements of one transaction: one notification each.
+      await writer.query('begin');
+      await writer.query(`update public.events set status = 'published' where id = any($1::uuid[])`, [st.map((r) => r.id)]);
+      await writer.query(`delete from public.events where id = any($1::uuid[])`, [st.slice(1).map((r) => r.id)]);
+      await writer.query('commit');
+      const got = await drain();
+      expect(got.map((c) => ({ ...c, statement_at: undefined }))).toEqual(
+        ['insert', 'update', 'update', 'delete'].map((operation) => ({
+          event_id: null,
+          revision: null,
+          operation,
+          fields: null,
+          statement_at: undefined,
+        })),
+      );
+      const at = got.map((c) => Date.parse((c as Change & { statement_at: string }).statement_at));
+      expect(at.every((t) => Number.isFinite(t))).toBe(true);
+      expect(at[2]).toBeLessThanOrEqual(at[3]!);
+
+      // Unknown values notify per change: a typo never silences the channel.
+      await writer.query(`set scrapeguard.event_notifications = 'per-event'`);
+      await writer.query(`update public.events set title = 'typo' where id = $1`, [st[0]!.id]);
+      expect(await drain()).toEqual([{ event_id: st[0]!.id, revision: 4, operation: 'update', fields: ['title'] }]);
+    } finally {
+      await writer.query('reset scrapeguard.event_notifications');
+    }
+  });
+
   test('set_change_context lasts for its transaction only (safe with pooled connections)', async () => {
     const source = await writer.query<{ id: string }>(
       `insert into public.event_sources (name, base_url) values ('attribution', 'https://example.com') returning id`,

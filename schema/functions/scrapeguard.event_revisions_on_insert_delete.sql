@@ -38,10 +38,24 @@ begin
     nullif(pg_catalog.current_setting('role'), 'none'),
     session_user)
 ));
-    if pg_catalog.pg_notify('scrapeguard_event_changes',
-         pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"insert","fields":null}', new.id, v_rev)) is null then
-      null;  -- never: the IF only makes pg_notify a simple expression
-    end if;
+    -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
+    -- operation (pg_notify delivers identical payloads of a transaction once), anything
+    -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
+    case pg_catalog.current_setting('scrapeguard.event_notifications', true)
+      when 'off' then
+        null;
+      when 'statement' then
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":null,"revision":null,"operation":"insert","fields":null,"statement_at":%s}',
+                               pg_catalog.to_json(pg_catalog.statement_timestamp()))) is null then
+          null;
+        end if;
+      else
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"insert","fields":null}', new.id, v_rev)) is null then
+          null;
+        end if;
+    end case;
   else
     select coalesce(max(r.revision), 0) + 1, (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.now', true), '')::pg_catalog.timestamptz,
@@ -67,10 +81,24 @@ begin
     nullif(pg_catalog.current_setting('role'), 'none'),
     session_user)
 ));
-    if pg_catalog.pg_notify('scrapeguard_event_changes',
-         pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"delete","fields":null}', old.id, v_rev)) is null then
-      null;  -- never: the IF only makes pg_notify a simple expression
-    end if;
+    -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
+    -- operation (pg_notify delivers identical payloads of a transaction once), anything
+    -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
+    case pg_catalog.current_setting('scrapeguard.event_notifications', true)
+      when 'off' then
+        null;
+      when 'statement' then
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":null,"revision":null,"operation":"delete","fields":null,"statement_at":%s}',
+                               pg_catalog.to_json(pg_catalog.statement_timestamp()))) is null then
+          null;
+        end if;
+      else
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"delete","fields":null}', old.id, v_rev)) is null then
+          null;
+        end if;
+    end case;
   end if;
   return null;
 end

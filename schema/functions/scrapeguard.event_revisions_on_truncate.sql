@@ -19,6 +19,8 @@ declare
   v_at pg_catalog.timestamptz := scrapeguard.clock();
   v_run pg_catalog.uuid := scrapeguard.current_change_run_id();
   v_actor pg_catalog.text := scrapeguard.current_change_actor();
+  -- scrapeguard.event_notifications: see the update trigger.
+  v_notify pg_catalog.text := pg_catalog.current_setting('scrapeguard.event_notifications', true);
   v_count pg_catalog.int8;
 begin
   with gone as (
@@ -31,8 +33,16 @@ begin
   )
   select count(pg_catalog.pg_notify('scrapeguard_event_changes',
            pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"delete","fields":null}', g.event_id, g.revision)))
+           filter (where v_notify is null or v_notify not in ('off', 'statement'))
     into v_count
     from gone g;
+  if v_notify = 'statement' then
+    if pg_catalog.pg_notify('scrapeguard_event_changes',
+         pg_catalog.format('{"event_id":null,"revision":null,"operation":"delete","fields":null,"statement_at":%s}',
+                           pg_catalog.to_json(pg_catalog.statement_timestamp()))) is null then
+      null;
+    end if;
+  end if;
   return null;
 end
 $function$;

@@ -19,7 +19,6 @@ declare
   v_new pg_catalog.jsonb[];
   v_rev pg_catalog.int4;
   v_at pg_catalog.timestamptz;
-  v_field_list pg_catalog.text;
 begin
   if old.id is distinct from new.id then
     -- A new identity: the old id's history ends with a delete, the new id's
@@ -48,10 +47,24 @@ begin
     nullif(pg_catalog.current_setting('role'), 'none'),
     session_user)
 ));
-    if pg_catalog.pg_notify('scrapeguard_event_changes',
-         pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"delete","fields":null}', old.id, v_rev)) is null then
-      null;  -- never: the IF only makes pg_notify a simple expression
-    end if;
+    -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
+    -- operation (pg_notify delivers identical payloads of a transaction once), anything
+    -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
+    case pg_catalog.current_setting('scrapeguard.event_notifications', true)
+      when 'off' then
+        null;
+      when 'statement' then
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":null,"revision":null,"operation":"delete","fields":null,"statement_at":%s}',
+                               pg_catalog.to_json(pg_catalog.statement_timestamp()))) is null then
+          null;
+        end if;
+      else
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"delete","fields":null}', old.id, v_rev)) is null then
+          null;
+        end if;
+    end case;
     select coalesce(max(r.revision), 0) + 1, (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.now', true), '')::pg_catalog.timestamptz,
     case when pg_catalog.pg_sequence_last_value('scrapeguard.clock_moved'::pg_catalog.regclass) > 0
@@ -76,10 +89,24 @@ begin
     nullif(pg_catalog.current_setting('role'), 'none'),
     session_user)
 ));
-    if pg_catalog.pg_notify('scrapeguard_event_changes',
-         pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"insert","fields":null}', new.id, v_rev)) is null then
-      null;  -- never: the IF only makes pg_notify a simple expression
-    end if;
+    -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
+    -- operation (pg_notify delivers identical payloads of a transaction once), anything
+    -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
+    case pg_catalog.current_setting('scrapeguard.event_notifications', true)
+      when 'off' then
+        null;
+      when 'statement' then
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":null,"revision":null,"operation":"insert","fields":null,"statement_at":%s}',
+                               pg_catalog.to_json(pg_catalog.statement_timestamp()))) is null then
+          null;
+        end if;
+      else
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"insert","fields":null}', new.id, v_rev)) is null then
+          null;
+        end if;
+    end case;
     return null;
   end if;
   -- Only the real columns are compared, and only changed ones become jsonb.
@@ -200,13 +227,25 @@ begin
     from rows from (pg_catalog.unnest(v_fields), pg_catalog.unnest(v_old), pg_catalog.unnest(v_new)) as u (f, o, n);
   -- pg_notify refuses payloads of 8,000 bytes or more: a field list that long
   -- (only with very many long column names) is sent as null; event_history has it.
-  v_field_list := pg_catalog.array_to_json(v_fields)::pg_catalog.text;
-  if pg_catalog.pg_notify('scrapeguard_event_changes',
-       pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"update","fields":%s}',
-                         new.id, v_rev,
-                         case when pg_catalog.octet_length(v_field_list) <= 7000 then v_field_list else 'null' end)) is null then
-    null;  -- never: the IF only makes pg_notify a simple expression
-  end if;
+    -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
+    -- operation (pg_notify delivers identical payloads of a transaction once), anything
+    -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
+    case pg_catalog.current_setting('scrapeguard.event_notifications', true)
+      when 'off' then
+        null;
+      when 'statement' then
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":null,"revision":null,"operation":"update","fields":null,"statement_at":%s}',
+                               pg_catalog.to_json(pg_catalog.statement_timestamp()))) is null then
+          null;
+        end if;
+      else
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"update","fields":%s}', new.id, v_rev,
+                               case when pg_catalog.octet_length(pg_catalog.array_to_json(v_fields)::pg_catalog.text) <= 7000 then pg_catalog.array_to_json(v_fields)::pg_catalog.text else 'null' end)) is null then
+          null;
+        end if;
+    end case;
   return null;
 end
 $function$;

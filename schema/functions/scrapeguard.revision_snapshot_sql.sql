@@ -11,12 +11,9 @@ AS $function$
       into v_rev, v_at
       from public.event_revisions r where r.event_id = %1$s.id;
     insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
-    values (%1$s.id, v_rev, %2$L, %3$s, %4$s, v_at, %6$s, %7$s);
-    if pg_catalog.pg_notify('scrapeguard_event_changes',
-         pg_catalog.format('{"event_id":"%%s","revision":%%s,"operation":"%2$s","fields":null}', %1$s.id, v_rev)) is null then
-      null;  -- never: the IF only makes pg_notify a simple expression
-    end if;$snap$,
-    rec, operation, old_value, new_value, clock, run_id, actor)
+    values (%1$s.id, v_rev, %2$L, %3$s, %4$s, v_at, %6$s, %7$s);%8$s$snap$,
+    rec, operation, old_value, new_value, clock, run_id, actor,
+    scrapeguard.revision_notify_sql(rec, operation, null))
 $function$;
 comment on function scrapeguard.revision_snapshot_sql(text,text,text,text,text,text,text) is
   'Generated-code block writing one whole-row revision (insert, delete) of record old or new, with its notification.';

@@ -20,7 +20,6 @@ declare
   v_new pg_catalog.jsonb[];
   v_rev pg_catalog.int4;
   v_at pg_catalog.timestamptz;
-  v_field_list pg_catalog.text;
 begin
   if old.id is distinct from new.id then
     -- A new identity: the old id's history ends with a delete, the new id's
@@ -50,14 +49,7 @@ begin
   select new.id, v_rev, 'update', u.f, u.o, u.n, v_at, %7$s, %8$s
     from rows from (pg_catalog.unnest(v_fields), pg_catalog.unnest(v_old), pg_catalog.unnest(v_new)) as u (f, o, n);
   -- pg_notify refuses payloads of 8,000 bytes or more: a field list that long
-  -- (only with very many long column names) is sent as null; event_history has it.
-  v_field_list := pg_catalog.array_to_json(v_fields)::pg_catalog.text;
-  if pg_catalog.pg_notify('scrapeguard_event_changes',
-       pg_catalog.format('{"event_id":"%%s","revision":%%s,"operation":"update","fields":%%s}',
-                         new.id, v_rev,
-                         case when pg_catalog.octet_length(v_field_list) <= 7000 then v_field_list else 'null' end)) is null then
-    null;  -- never: the IF only makes pg_notify a simple expression
-  end if;
+  -- (only with very many long column names) is sent as null; event_history has it.%11$s
   return null;
 end
 $tmpl$,
@@ -73,7 +65,10 @@ $tmpl$,
        from pg_catalog.unnest(tracked) with ordinality as t (name, n)),
     clock, run_id, actor,
     coalesce(nullif(pg_catalog.array_to_string(text_form, ', '), ''), '(none)'),
-    scrapeguard.event_row_image_sql('old', text_form))
+    scrapeguard.event_row_image_sql('old', text_form),
+    scrapeguard.revision_notify_sql('new', 'update',
+      'case when pg_catalog.octet_length(pg_catalog.array_to_json(v_fields)::pg_catalog.text) <= 7000 '
+      'then pg_catalog.array_to_json(v_fields)::pg_catalog.text else ''null'' end'))
 $function$;
 comment on function scrapeguard.revision_update_body(text[],text[],text[],text[],text,text,text) is
   'Generated-code body of the update row trigger: one revision row per changed tracked column (a delete and an insert when the id changes).';

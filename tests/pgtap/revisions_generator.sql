@@ -3,7 +3,7 @@
 -- functions is checked by the equivalence fixtures and by the revisions behaviour tests.)
 begin;
 set local search_path = public, extensions;
-select plan(12);
+select plan(14);
 
 select is(scrapeguard.revision_changed_sql('title', false), $exp$old.title is distinct from new.title$exp$,
   'changed: a column compared directly');
@@ -33,16 +33,55 @@ select is(scrapeguard.revision_field_check_sql('location', true, false), $exp$
   end if;$exp$,
   'field check: a column compared as text, recorded as jsonb');
 
+select is(scrapeguard.revision_notify_sql('new', 'update', 'FIELDS'), $exp$
+    -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
+    -- operation (pg_notify delivers identical payloads of a transaction once), anything
+    -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
+    case pg_catalog.current_setting('scrapeguard.event_notifications', true)
+      when 'off' then
+        null;
+      when 'statement' then
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":null,"revision":null,"operation":"update","fields":null,"statement_at":%s}',
+                               pg_catalog.to_json(pg_catalog.statement_timestamp()))) is null then
+          null;
+        end if;
+      else
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"update","fields":%s}', new.id, v_rev,
+                               FIELDS)) is null then
+          null;
+        end if;
+    end case;$exp$,
+  'notification: the setting read once, a statement-level payload, else one per change with the field list given');
+
+select ok(scrapeguard.revision_notify_sql('old', 'delete', null) ~ '"fields":null}'', old.id, v_rev\)\) is null',
+  'notification without a field list: "fields":null in the payload itself');
+
 select is(scrapeguard.revision_snapshot_sql('new', 'insert', 'null', 'IMAGE', 'CLOCK', 'RUN', 'ACTOR'), $exp$
     select coalesce(max(r.revision), 0) + 1, CLOCK
       into v_rev, v_at
       from public.event_revisions r where r.event_id = new.id;
     insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
     values (new.id, v_rev, 'insert', null, IMAGE, v_at, RUN, ACTOR);
-    if pg_catalog.pg_notify('scrapeguard_event_changes',
-         pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"insert","fields":null}', new.id, v_rev)) is null then
-      null;  -- never: the IF only makes pg_notify a simple expression
-    end if;$exp$,
+    -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
+    -- operation (pg_notify delivers identical payloads of a transaction once), anything
+    -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
+    case pg_catalog.current_setting('scrapeguard.event_notifications', true)
+      when 'off' then
+        null;
+      when 'statement' then
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":null,"revision":null,"operation":"insert","fields":null,"statement_at":%s}',
+                               pg_catalog.to_json(pg_catalog.statement_timestamp()))) is null then
+          null;
+        end if;
+      else
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"insert","fields":null}', new.id, v_rev)) is null then
+          null;
+        end if;
+    end case;$exp$,
   'snapshot: a whole-row insert of new with the given clock and attribution expressions');
 
 select is(scrapeguard.revision_insert_delete_body(array['hs'], 'CLOCK', 'RUN', 'ACTOR'), $exp$
@@ -59,20 +98,48 @@ begin
       from public.event_revisions r where r.event_id = new.id;
     insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
     values (new.id, v_rev, 'insert', null, (pg_catalog.to_jsonb(new) || pg_catalog.jsonb_build_object('hs', new.hs::pg_catalog.text)), v_at, RUN, ACTOR);
-    if pg_catalog.pg_notify('scrapeguard_event_changes',
-         pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"insert","fields":null}', new.id, v_rev)) is null then
-      null;  -- never: the IF only makes pg_notify a simple expression
-    end if;
+    -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
+    -- operation (pg_notify delivers identical payloads of a transaction once), anything
+    -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
+    case pg_catalog.current_setting('scrapeguard.event_notifications', true)
+      when 'off' then
+        null;
+      when 'statement' then
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":null,"revision":null,"operation":"insert","fields":null,"statement_at":%s}',
+                               pg_catalog.to_json(pg_catalog.statement_timestamp()))) is null then
+          null;
+        end if;
+      else
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"insert","fields":null}', new.id, v_rev)) is null then
+          null;
+        end if;
+    end case;
   else
     select coalesce(max(r.revision), 0) + 1, CLOCK
       into v_rev, v_at
       from public.event_revisions r where r.event_id = old.id;
     insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
     values (old.id, v_rev, 'delete', (pg_catalog.to_jsonb(old) || pg_catalog.jsonb_build_object('hs', old.hs::pg_catalog.text)), null, v_at, RUN, ACTOR);
-    if pg_catalog.pg_notify('scrapeguard_event_changes',
-         pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"delete","fields":null}', old.id, v_rev)) is null then
-      null;  -- never: the IF only makes pg_notify a simple expression
-    end if;
+    -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
+    -- operation (pg_notify delivers identical payloads of a transaction once), anything
+    -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
+    case pg_catalog.current_setting('scrapeguard.event_notifications', true)
+      when 'off' then
+        null;
+      when 'statement' then
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":null,"revision":null,"operation":"delete","fields":null,"statement_at":%s}',
+                               pg_catalog.to_json(pg_catalog.statement_timestamp()))) is null then
+          null;
+        end if;
+      else
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"delete","fields":null}', old.id, v_rev)) is null then
+          null;
+        end if;
+    end case;
   end if;
   return null;
 end
@@ -93,7 +160,6 @@ declare
   v_new pg_catalog.jsonb[];
   v_rev pg_catalog.int4;
   v_at pg_catalog.timestamptz;
-  v_field_list pg_catalog.text;
 begin
   if old.id is distinct from new.id then
     -- A new identity: the old id's history ends with a delete, the new id's
@@ -103,19 +169,47 @@ begin
       from public.event_revisions r where r.event_id = old.id;
     insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
     values (old.id, v_rev, 'delete', (pg_catalog.to_jsonb(old) || pg_catalog.jsonb_build_object('tags', old.tags::pg_catalog.text)), null, v_at, RUN, ACTOR);
-    if pg_catalog.pg_notify('scrapeguard_event_changes',
-         pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"delete","fields":null}', old.id, v_rev)) is null then
-      null;  -- never: the IF only makes pg_notify a simple expression
-    end if;
+    -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
+    -- operation (pg_notify delivers identical payloads of a transaction once), anything
+    -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
+    case pg_catalog.current_setting('scrapeguard.event_notifications', true)
+      when 'off' then
+        null;
+      when 'statement' then
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":null,"revision":null,"operation":"delete","fields":null,"statement_at":%s}',
+                               pg_catalog.to_json(pg_catalog.statement_timestamp()))) is null then
+          null;
+        end if;
+      else
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"delete","fields":null}', old.id, v_rev)) is null then
+          null;
+        end if;
+    end case;
     select coalesce(max(r.revision), 0) + 1, CLOCK
       into v_rev, v_at
       from public.event_revisions r where r.event_id = new.id;
     insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
     values (new.id, v_rev, 'insert', null, (pg_catalog.to_jsonb(new) || pg_catalog.jsonb_build_object('tags', new.tags::pg_catalog.text)), v_at, RUN, ACTOR);
-    if pg_catalog.pg_notify('scrapeguard_event_changes',
-         pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"insert","fields":null}', new.id, v_rev)) is null then
-      null;  -- never: the IF only makes pg_notify a simple expression
-    end if;
+    -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
+    -- operation (pg_notify delivers identical payloads of a transaction once), anything
+    -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
+    case pg_catalog.current_setting('scrapeguard.event_notifications', true)
+      when 'off' then
+        null;
+      when 'statement' then
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":null,"revision":null,"operation":"insert","fields":null,"statement_at":%s}',
+                               pg_catalog.to_json(pg_catalog.statement_timestamp()))) is null then
+          null;
+        end if;
+      else
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"insert","fields":null}', new.id, v_rev)) is null then
+          null;
+        end if;
+    end case;
     return null;
   end if;
   -- Only the real columns are compared, and only changed ones become jsonb.
@@ -152,13 +246,25 @@ begin
     from rows from (pg_catalog.unnest(v_fields), pg_catalog.unnest(v_old), pg_catalog.unnest(v_new)) as u (f, o, n);
   -- pg_notify refuses payloads of 8,000 bytes or more: a field list that long
   -- (only with very many long column names) is sent as null; event_history has it.
-  v_field_list := pg_catalog.array_to_json(v_fields)::pg_catalog.text;
-  if pg_catalog.pg_notify('scrapeguard_event_changes',
-       pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"update","fields":%s}',
-                         new.id, v_rev,
-                         case when pg_catalog.octet_length(v_field_list) <= 7000 then v_field_list else 'null' end)) is null then
-    null;  -- never: the IF only makes pg_notify a simple expression
-  end if;
+    -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
+    -- operation (pg_notify delivers identical payloads of a transaction once), anything
+    -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
+    case pg_catalog.current_setting('scrapeguard.event_notifications', true)
+      when 'off' then
+        null;
+      when 'statement' then
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":null,"revision":null,"operation":"update","fields":null,"statement_at":%s}',
+                               pg_catalog.to_json(pg_catalog.statement_timestamp()))) is null then
+          null;
+        end if;
+      else
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"update","fields":%s}', new.id, v_rev,
+                               case when pg_catalog.octet_length(pg_catalog.array_to_json(v_fields)::pg_catalog.text) <= 7000 then pg_catalog.array_to_json(v_fields)::pg_catalog.text else 'null' end)) is null then
+          null;
+        end if;
+    end case;
   return null;
 end
 $exp$,
@@ -178,7 +284,6 @@ declare
   v_new pg_catalog.jsonb[];
   v_rev pg_catalog.int4;
   v_at pg_catalog.timestamptz;
-  v_field_list pg_catalog.text;
 begin
   if old.id is distinct from new.id then
     -- A new identity: the old id's history ends with a delete, the new id's
@@ -188,19 +293,47 @@ begin
       from public.event_revisions r where r.event_id = old.id;
     insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
     values (old.id, v_rev, 'delete', pg_catalog.to_jsonb(old), null, v_at, RUN, ACTOR);
-    if pg_catalog.pg_notify('scrapeguard_event_changes',
-         pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"delete","fields":null}', old.id, v_rev)) is null then
-      null;  -- never: the IF only makes pg_notify a simple expression
-    end if;
+    -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
+    -- operation (pg_notify delivers identical payloads of a transaction once), anything
+    -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
+    case pg_catalog.current_setting('scrapeguard.event_notifications', true)
+      when 'off' then
+        null;
+      when 'statement' then
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":null,"revision":null,"operation":"delete","fields":null,"statement_at":%s}',
+                               pg_catalog.to_json(pg_catalog.statement_timestamp()))) is null then
+          null;
+        end if;
+      else
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"delete","fields":null}', old.id, v_rev)) is null then
+          null;
+        end if;
+    end case;
     select coalesce(max(r.revision), 0) + 1, CLOCK
       into v_rev, v_at
       from public.event_revisions r where r.event_id = new.id;
     insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
     values (new.id, v_rev, 'insert', null, pg_catalog.to_jsonb(new), v_at, RUN, ACTOR);
-    if pg_catalog.pg_notify('scrapeguard_event_changes',
-         pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"insert","fields":null}', new.id, v_rev)) is null then
-      null;  -- never: the IF only makes pg_notify a simple expression
-    end if;
+    -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
+    -- operation (pg_notify delivers identical payloads of a transaction once), anything
+    -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
+    case pg_catalog.current_setting('scrapeguard.event_notifications', true)
+      when 'off' then
+        null;
+      when 'statement' then
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":null,"revision":null,"operation":"insert","fields":null,"statement_at":%s}',
+                               pg_catalog.to_json(pg_catalog.statement_timestamp()))) is null then
+          null;
+        end if;
+      else
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"insert","fields":null}', new.id, v_rev)) is null then
+          null;
+        end if;
+    end case;
     return null;
   end if;
   -- Only the real columns are compared, and only changed ones become jsonb.
@@ -227,13 +360,25 @@ begin
     from rows from (pg_catalog.unnest(v_fields), pg_catalog.unnest(v_old), pg_catalog.unnest(v_new)) as u (f, o, n);
   -- pg_notify refuses payloads of 8,000 bytes or more: a field list that long
   -- (only with very many long column names) is sent as null; event_history has it.
-  v_field_list := pg_catalog.array_to_json(v_fields)::pg_catalog.text;
-  if pg_catalog.pg_notify('scrapeguard_event_changes',
-       pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"update","fields":%s}',
-                         new.id, v_rev,
-                         case when pg_catalog.octet_length(v_field_list) <= 7000 then v_field_list else 'null' end)) is null then
-    null;  -- never: the IF only makes pg_notify a simple expression
-  end if;
+    -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
+    -- operation (pg_notify delivers identical payloads of a transaction once), anything
+    -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
+    case pg_catalog.current_setting('scrapeguard.event_notifications', true)
+      when 'off' then
+        null;
+      when 'statement' then
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":null,"revision":null,"operation":"update","fields":null,"statement_at":%s}',
+                               pg_catalog.to_json(pg_catalog.statement_timestamp()))) is null then
+          null;
+        end if;
+      else
+        if pg_catalog.pg_notify('scrapeguard_event_changes',
+             pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"update","fields":%s}', new.id, v_rev,
+                               case when pg_catalog.octet_length(pg_catalog.array_to_json(v_fields)::pg_catalog.text) <= 7000 then pg_catalog.array_to_json(v_fields)::pg_catalog.text else 'null' end)) is null then
+          null;
+        end if;
+    end case;
   return null;
 end
 $exp$,
@@ -253,6 +398,8 @@ declare
   v_at pg_catalog.timestamptz := scrapeguard.clock();
   v_run pg_catalog.uuid := scrapeguard.current_change_run_id();
   v_actor pg_catalog.text := scrapeguard.current_change_actor();
+  -- scrapeguard.event_notifications: see the update trigger.
+  v_notify pg_catalog.text := pg_catalog.current_setting('scrapeguard.event_notifications', true);
   v_count pg_catalog.int8;
 begin
   with gone as (
@@ -265,8 +412,16 @@ begin
   )
   select count(pg_catalog.pg_notify('scrapeguard_event_changes',
            pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"delete","fields":null}', g.event_id, g.revision)))
+           filter (where v_notify is null or v_notify not in ('off', 'statement'))
     into v_count
     from gone g;
+  if v_notify = 'statement' then
+    if pg_catalog.pg_notify('scrapeguard_event_changes',
+         pg_catalog.format('{"event_id":null,"revision":null,"operation":"delete","fields":null,"statement_at":%s}',
+                           pg_catalog.to_json(pg_catalog.statement_timestamp()))) is null then
+      null;
+    end if;
+  end if;
   return null;
 end
 $exp$,

@@ -1,7 +1,7 @@
 -- The revision triggers on public.events: what each kind of write records.
 begin;
 set local search_path = public, extensions;
-select plan(42);
+select plan(44);
 
 -- Stored generated columns of events (the app stand-in's duration_minutes, from start_time and
 -- end_time): recorded like any column when they change (revisions.test.ts checks them), left
@@ -241,6 +241,30 @@ select is(
   (select count(*) from event_revisions where operation = 'delete' and changed_at = '2026-01-01 02:00+00'::timestamptz
       and event_id <> '00000000-0000-4000-8000-0000000000e1'),
   (select n from n_events), 'TRUNCATE records a delete of every event');
+
+-- An event without history (written with the triggers off): its first change writes a baseline
+-- of the row before it at revision 1, then the change at revision 2.
+alter table events disable trigger _scrapeguard_event_revisions_insert_delete;
+insert into events (id, title, start_time, price_range)
+values ('00000000-0000-4000-8000-0000000000b1', 'Adopted', '2026-05-01', '{1,2}');
+alter table events enable trigger _scrapeguard_event_revisions_insert_delete;
+set local scrapeguard.run_id = '';
+set local scrapeguard.actor = 'adopter';
+set local scrapeguard.now = '2026-01-01 03:00+00';
+update events set title = 'Adopted, edited', price_range = '{3}' where id = '00000000-0000-4000-8000-0000000000b1';
+select results_eq(
+  $$select revision, operation, field_name, old_value, new_value ->> 'title', changed_at, actor from event_revisions
+     where event_id = '00000000-0000-4000-8000-0000000000b1' and not pg_temp.generated(coalesce(field_name, '')) order by id$$,
+  $$values (1, 'baseline', null::text, null::jsonb, 'Adopted', '2026-01-01 03:00+00'::timestamptz, null::text),
+           (2, 'update', 'title', '"Adopted"'::jsonb, null, '2026-01-01 03:00+00'::timestamptz, 'adopter'),
+           (2, 'update', 'price_range', '[1, 2]'::jsonb, null, '2026-01-01 03:00+00'::timestamptz, 'adopter')$$,
+  'a first change of an event without history: the baseline (unattributed) first, then the change, one time');
+update events set title = 'Adopted, edited twice' where id = '00000000-0000-4000-8000-0000000000b1';
+select results_eq(
+  $$select revision, operation, field_name from event_revisions
+     where event_id = '00000000-0000-4000-8000-0000000000b1' and revision = 3$$,
+  $$values (3, 'update', 'title')$$,
+  'and the next change continues at revision 3, with no second baseline');
 
 -- A clock that is not a single expression is called, not embedded.
 create or replace function scrapeguard.clock() returns timestamptz
