@@ -126,14 +126,14 @@ select is(scrapeguard.function_body_expression('public.test_one_select()'),
   E'(40 + 2\n)',
   'function_body_expression turns a one-SELECT SQL function into an expression to embed');
 select matches(scrapeguard.function_body_expression('scrapeguard.clock()'),
-  '^\(coalesce\(.*scrapeguard\.clock_control.*\)\n\)$',
+  '^\(coalesce\(.*scrapeguard\.clock_moved.*scrapeguard\.moved_clock\(\).*\)\n\)$',
   'and a PL/pgSQL function whose body is one RETURN (the clock)');
 select is(scrapeguard.function_body_expression('scrapeguard.refresh_event_revision_trigger()'), null,
   'a function of any other shape gives null (its caller calls it instead)');
 select is(scrapeguard.function_body_expression('public.set_change_context(uuid, text)'), null,
   'so does a function with arguments');
 select ok(
-  (select prosrc !~ 'scrapeguard\.clock\(\)' and prosrc ~ 'scrapeguard\.clock_control'
+  (select prosrc !~ 'scrapeguard\.clock\(\)' and prosrc ~ 'scrapeguard\.clock_moved'
      and prosrc !~ 'current_change_(actor|run_id)\(\)' and prosrc !~* '\mperform\M'
      from pg_proc where oid = 'scrapeguard.event_revisions_on_update()'::regprocedure),
   'the generated update trigger embeds the clock and the attribution and runs no PERFORM');
