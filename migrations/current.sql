@@ -21,14 +21,15 @@
 --      raised by scrapeguard.events_as_of_refusal before any row is returned;
 --   4. the values: one pass for the field rows after each event's whole-row revision
 --      (semi-join on the few wanted keys), aggregated per event, and one for the
---      whole-row rows; jsonb_populate_record once per event.
+--      whole-row rows; jsonb_populate_record of the whole row, then of the changed
+--      fields onto that record.
 -- The semantics, the refusal (22023, same message, detail and hint) and the dynamic
 -- statement (planned at each call, so column changes of events are followed) are kept.
 --
 -- The planner is kept to hash joins and hash aggregates inside the function (SET
 -- enable_nestloop / enable_mergejoin / enable_sort off): it cannot estimate the row
 -- counts of the grouped steps, and with the default settings it chose per-event nested
--- loops and sorts that spilled, 1.5–40× slower than this plan (measured on the bench's
+-- loops and sorts that spilled, 1.7× to several hundred times slower than this plan (measured on the bench's
 -- history). The refusal's own lookups (a few index probes, only for refused events)
 -- are subqueries, which those settings do not touch.
 --
@@ -125,11 +126,13 @@ begin
              where k.field_name is not null and k.rev > s.rev)
      group by r.event_id
   )
+  -- The whole row, then the changed fields on it: converting the few changed values onto
+  -- the record costs less than concatenating them onto the whole-row jsonb first.
   select e.*
     from public.event_revisions w
     left join changes c on c.event_id = w.event_id
-   cross join lateral pg_catalog.jsonb_populate_record(null::public.events,
-                                                       w.new_value || coalesce(c.changes, '{}'::jsonb)) e
+   cross join lateral pg_catalog.jsonb_populate_record(null::public.events, w.new_value) b
+   cross join lateral pg_catalog.jsonb_populate_record(b, coalesce(c.changes, '{}'::jsonb)) e
    where w.field_name is null and w.operation <> 'delete'
      and (w.event_id, w.revision) in (select s.event_id, s.rev from snaps s)
      and (select scrapeguard.events_as_of_refusal(x.n, x.rebuildable_from, $1) from refused x)

@@ -66,11 +66,13 @@ begin
              where k.field_name is not null and k.rev > s.rev)
      group by r.event_id
   )
+  -- The whole row, then the changed fields on it: converting the few changed values onto
+  -- the record costs less than concatenating them onto the whole-row jsonb first.
   select e.*
     from public.event_revisions w
     left join changes c on c.event_id = w.event_id
-   cross join lateral pg_catalog.jsonb_populate_record(null::public.events,
-                                                       w.new_value || coalesce(c.changes, '{}'::jsonb)) e
+   cross join lateral pg_catalog.jsonb_populate_record(null::public.events, w.new_value) b
+   cross join lateral pg_catalog.jsonb_populate_record(b, coalesce(c.changes, '{}'::jsonb)) e
    where w.field_name is null and w.operation <> 'delete'
      and (w.event_id, w.revision) in (select s.event_id, s.rev from snaps s)
      and (select scrapeguard.events_as_of_refusal(x.n, x.rebuildable_from, $1) from refused x)
