@@ -15,7 +15,7 @@
  * place of ours, on the same table in the same run, read at run time from
  * ../shared/peers/supa_audit-0.3.1.sql (or BENCH_SUPA_AUDIT); without that file the
  * peer rows are left out and the results say so. Sizes: BENCH_EVENTS, BENCH_REPS,
- * BENCH_SINGLE_REPS, BENCH_SINGLE, BENCH_ASOF_REPS.
+ * BENCH_SINGLE_REPS, BENCH_SINGLE, BENCH_ASOF_REPS; BENCH_ONLY=e runs (e) alone.
  *
  * on two events tables of 100k rows: the base schema (what 000001 creates
  * on a bare database) and the real app's richer table (tests/fixtures/app-schema.sql:
@@ -60,6 +60,12 @@ const SINGLE_REPS = Number(process.env.BENCH_SINGLE_REPS ?? 7);
 const SINGLE = Number(process.env.BENCH_SINGLE ?? 800);
 /** Rounds of (e), the whole calendar read as of a time against a sequential read of the history. */
 const ASOF_REPS = Number(process.env.BENCH_ASOF_REPS ?? 5);
+/**
+ * BENCH_ONLY=e: only (e), on a history written the way the full run leaves it (the events
+ * inserted, then BENCH_ASOF_UPDATES two-field updates of every event, (b)'s UPDATE).
+ */
+const ONLY_ASOF = process.env.BENCH_ONLY === 'e';
+const ASOF_UPDATES = Number(process.env.BENCH_ASOF_UPDATES ?? 8);
 /** The statement-level alternative and the floor take long: run them only when asked (BENCH_ALTERNATIVES=1). */
 const ALTERNATIVES = process.env.BENCH_ALTERNATIVES === '1';
 /**
@@ -387,7 +393,7 @@ async function benchSchema(
     const runId = run[0]!.id;
     const out: SchemaResult[] = [];
     let k = 1;
-    for (const w of workloads) {
+    for (const w of ONLY_ASOF ? [] : workloads) {
       const wModes = modes.filter((m) => !w.skip?.includes(m));
       const per: Record<Mode, Measure[]> = { without: [], with: [], supa_audit: [], 'statement-level': [], floor: [] };
       // Session-wide, as a scraper that names its run once per connection; every mode writes under it.
@@ -453,6 +459,10 @@ async function benchSchema(
       const { rows } = await s.c.query<{ n: string }>('select count(*) as n from public.event_revisions where run_id = $1', [runId]);
       process.stdout.write(`  ${schema}: ${rows[0]!.n} revision rows attributed to the run\n`);
     }
+    if (ONLY_ASOF) {
+      const b = workloads.find((w) => w.key === 'b')!;
+      for (let i = 1; i <= ASOF_UPDATES; i++) await b.run(s, ids, i);
+    }
     const asOf = await benchAsOf(s, schema);
     return { out, asOf };
   } finally {
@@ -473,6 +483,9 @@ interface AsOfResult {
   ratios: number[];
   readMs: number[];
   asOfMs: number[];
+  /** The floors, each in the same rounds: one hash aggregate pass, and the row conversion alone. */
+  aggMs: number[];
+  populateMs: number[];
   events: number;
   revisions: number;
 }
@@ -492,22 +505,35 @@ async function benchAsOf(s: Session, schema: string): Promise<AsOfResult> {
   const asOf = async () => {
     await s.c.query('select count(*) from (select * from public.events_as_of(now()) offset 0) e');
   };
-  await read();
-  await asOf();
-  const readMs: number[] = [];
-  const asOfMs: number[] = [];
+  // Floors: the least any set-based events_as_of does — group the history by event once
+  // (the target revision per event), and turn one whole-row image per event into a row.
+  const agg = async () => {
+    await s.c.query(
+      `select count(x.target) from (select r.event_id, max(r.revision) filter (where r.changed_at <= now()) as target
+                                      from public.event_revisions r group by r.event_id offset 0) x`,
+    );
+  };
+  const populate = async () => {
+    await s.c.query(
+      `select count(e.*) from public.event_revisions r
+        cross join lateral jsonb_populate_record(null::public.events, r.new_value) e
+        where r.field_name is null and r.operation <> 'delete'`,
+    );
+  };
+  const all = [read, asOf, agg, populate];
+  for (const f of all) await f();
+  const ms = new Map<() => Promise<void>, number[]>(all.map((f) => [f, []]));
   for (let rep = 0; rep < ASOF_REPS; rep++) {
-    const order = rep % 2 === 0 ? [read, asOf] : [asOf, read];
-    for (const f of order) {
-      const m = await s.time(f);
-      (f === read ? readMs : asOfMs).push(m.wallMs);
-    }
+    for (const f of rep % 2 === 0 ? all : [...all].reverse()) ms.get(f)!.push((await s.time(f)).wallMs);
   }
+  const [readMs, asOfMs, aggMs, populateMs] = all.map((f) => ms.get(f)!) as [number[], number[], number[], number[]];
   const ratios = asOfMs.map((x, i) => x / readMs[i]!);
+  const of = (xs: number[]) => round(median(xs.map((x, i) => x / readMs[i]!))).toFixed(2);
   process.stdout.write(
-    `  ${schema} e        events_as_of     ratio ${round(median(ratios)).toFixed(2)}×  [${readMs.map((x) => round(x, 0)).join(' ')} → ${asOfMs.map((x) => round(x, 0)).join(' ')} ms]\n`,
+    `  ${schema} e        events_as_of     ratio ${round(median(ratios)).toFixed(2)}×  [${readMs.map((x) => round(x, 0)).join(' ')} → ${asOfMs.map((x) => round(x, 0)).join(' ')} ms]` +
+      `; floors: one aggregate pass ${of(aggMs)}×, row conversion ${of(populateMs)}×\n`,
   );
-  return { ratios, readMs, asOfMs, events: Number(n[0]!.events), revisions: Number(n[0]!.revisions) };
+  return { ratios, readMs, asOfMs, aggMs, populateMs, events: Number(n[0]!.events), revisions: Number(n[0]!.revisions) };
 }
 
 async function appSchemaDatabase(urls: { app: string; admin: string }) {
@@ -1088,8 +1114,23 @@ async function main(): Promise<void> {
         goal: '≤ 15×',
         unit: 'ms',
         pass: ratio <= 15,
-        notes: `${a.events} events, ${a.revisions} revision rows (the history the write workloads left); both counted on the server; median of ${a.ratios.length} alternating rounds (ratios ${a.ratios.map((x) => round(x).toFixed(2)).join(', ')})`,
+        notes: `${a.events} events, ${a.revisions} revision rows (${ONLY_ASOF ? `the events inserted, then ${ASOF_UPDATES} two-field updates of every event` : 'the history the write workloads left'}); both counted on the server; median of ${a.ratios.length} alternating rounds (ratios ${a.ratios.map((x) => round(x).toFixed(2)).join(', ')})`,
       });
+      for (const [what, xs] of [
+        ['one hash aggregate pass over event_revisions (the target revision of every event)', a.aggMs],
+        ['jsonb_populate_record of one whole-row image per event, alone', a.populateMs],
+      ] as const) {
+        const fr = xs.map((x, i) => x / a.readMs[i]!);
+        rows.push({
+          name: `(e) floor: ${what} / a sequential read of event_revisions [${schema}]`,
+          baseline: round(median(a.readMs), 1),
+          measured: round(median(xs), 1),
+          ratio: round(median(fr)),
+          goal: 'diagnostic',
+          unit: 'ms',
+          notes: `DIAGNOSTIC: part of what any set-based events_as_of does, measured in the same rounds (ratios ${fr.map((x) => round(x).toFixed(2)).join(', ')})`,
+        });
+      }
     }
     if (!peerLoaded) {
       rows.push({

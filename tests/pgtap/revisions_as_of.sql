@@ -1,7 +1,7 @@
 -- Point-in-time reads: event_history, event_as_of, events_as_of.
 begin;
 set local search_path = public, extensions;
-select plan(27);
+select plan(32);
 
 -- The live rows after each step, to compare the rebuilt ones with.
 create temp table seen (at timestamptz, id uuid, j jsonb) on commit drop;
@@ -119,6 +119,43 @@ select throws_ok($$select event_as_of('00000000-0000-4000-8000-0000000000b3', '2
 select throws_ok($$select * from events_as_of('2026-03-01 14:59+00')$$,
   '22023', null, 'events_as_of refuses an instant some event''s kept history does not reach');
 select lives_ok($$select * from events_as_of('2026-03-01 15:00+00')$$, 'and answers from that instant on');
+
+-- events_as_of over many events, and event_as_of of one of them ------------------------------
+-- 2,000 more events with three revisions each, and statistics, so that the planner weighs
+-- its choices on a history of some size.
+insert into events (title, start_time) select 'Bulk ' || g, '2026-05-01' from generate_series(1, 2000) g;
+update events set title = title || ' (edited)' where title like 'Bulk %';
+update events set description = 'Edited again' where title like 'Bulk %';
+analyze event_revisions;
+select set_eq(
+  $$select pg_temp.tracked(to_jsonb(e)) from events_as_of('2026-03-01 15:00+00') e$$,
+  $$select pg_temp.tracked(to_jsonb(public.event_as_of(e.id, '2026-03-01 15:00+00'))) from events e$$,
+  'events_as_of gives, for every event, what event_as_of gives');
+-- At 09:00 no event existed yet and the adopted one's state is unknown: no row to give, and
+-- still the refusal (it is checked before the first row, not on one).
+select throws_ok($$select * from events_as_of('2026-03-01 09:00+00')$$,
+  '22023', null, 'the refusal also when no event would be returned');
+
+-- event_as_of stays a range read of that event's revisions through the unique index: the
+-- scans this transaction made of event_revisions before and after seven calls (custom and
+-- generic plans), from the statistics of the transaction, not from timings.
+create temp table scans_before on commit drop as
+  select t.seq_scan, t.idx_scan,
+         pg_catalog.pg_stat_get_xact_tuples_returned('public.event_revisions_one_row_per_field'::regclass) as idx_tuples
+    from pg_catalog.pg_stat_xact_user_tables t where t.relid = 'public.event_revisions'::regclass;
+select count(public.event_as_of('00000000-0000-4000-8000-0000000000b1', '2026-03-01 15:00+00'))
+  from generate_series(1, 7);
+create temp table scans_after on commit drop as
+  select t.seq_scan, t.idx_scan,
+         pg_catalog.pg_stat_get_xact_tuples_returned('public.event_revisions_one_row_per_field'::regclass) as idx_tuples
+    from pg_catalog.pg_stat_xact_user_tables t where t.relid = 'public.event_revisions'::regclass;
+select is((select a.seq_scan - b.seq_scan from scans_after a, scans_before b), 0::bigint,
+  'event_as_of reads no revision sequentially');
+select ok((select a.idx_scan - b.idx_scan from scans_after a, scans_before b) >= 7,
+  'event_as_of reads the revisions through an index');
+select ok((select a.idx_tuples - b.idx_tuples from scans_after a, scans_before b)
+          <= 7 * 4 * (select count(*) from event_revisions where event_id = '00000000-0000-4000-8000-0000000000b1'),
+  'event_as_of reads only that event''s range of event_revisions_one_row_per_field (at most its rows, per query)');
 
 -- the plans ------------------------------------------------------------------------------------
 create function pg_temp.plan_of(q text) returns text language plpgsql as $$

@@ -22,7 +22,8 @@ select p.oid, p.oid::regprocedure::text as name, p.prosecdef, p.proconfig
    'scrapeguard.event_revisions_on_insert_delete()'::regprocedure,
    'scrapeguard.event_revisions_on_truncate()'::regprocedure,
    'scrapeguard.refresh_event_revision_trigger()'::regprocedure,
-   'scrapeguard.revision_noise_columns_changed()'::regprocedure);
+   'scrapeguard.revision_noise_columns_changed()'::regprocedure,
+   'scrapeguard.events_as_of_refusal(bigint, timestamptz, timestamptz)'::regprocedure);
 
 -- table ------------------------------------------------------------------------------
 select has_table('public', 'event_revisions', 'public.event_revisions exists');
@@ -85,9 +86,13 @@ select set_eq($$select column_name from scrapeguard.revision_noise_columns$$,
   array['updated_at', 'last_scraped_at', 'scrape_hash', 'search_vector', 'view_count'], 'the default noise columns');
 
 -- functions --------------------------------------------------------------------------------------
-select is((select count(*)::int from our_functions), 16, 'sixteen functions');
-select is_empty($$select name from our_functions where proconfig is distinct from array['search_path=""']$$,
-  'every one pins search_path to ''''');
+select is((select count(*)::int from our_functions), 17, 'seventeen functions');
+select is_empty($$select name from our_functions
+                   where proconfig is distinct from
+                         case when name = 'events_as_of(timestamp with time zone)'
+                              then array['search_path=""', 'enable_nestloop=off', 'enable_mergejoin=off', 'enable_sort=off']
+                              else array['search_path=""'] end$$,
+  'every one pins search_path to '''' (and events_as_of keeps its planner to hash joins and aggregates, nothing else)');
 select set_eq($$select name from our_functions where prosecdef$$,
   array['scrapeguard.event_revisions_on_update()', 'scrapeguard.event_revisions_on_insert_delete()',
         'scrapeguard.event_revisions_on_truncate()', 'scrapeguard.refresh_event_revision_trigger()'],
@@ -101,8 +106,9 @@ select is_empty($$select name from our_functions where has_function_privilege('a
   'anon executes none');
 select set_eq($$select name from our_functions where has_function_privilege('authenticated', oid, 'execute')$$,
   -- (regprocedure text leaves out the schema of what is on the search path: public)
-  array['event_history(uuid)', 'event_as_of(uuid,timestamp with time zone)', 'events_as_of(timestamp with time zone)'],
-  'authenticated executes the three reads only (SECURITY INVOKER: RLS decides)');
+  array['event_history(uuid)', 'event_as_of(uuid,timestamp with time zone)', 'events_as_of(timestamp with time zone)',
+        'scrapeguard.events_as_of_refusal(bigint,timestamp with time zone,timestamp with time zone)'],
+  'authenticated executes the three reads only, and the refusal events_as_of calls (SECURITY INVOKER: RLS decides)');
 select is_empty($$select name from our_functions where not has_function_privilege('service_role', oid, 'execute')$$,
   'the service role executes all');
 select is_empty(
