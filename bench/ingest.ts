@@ -21,10 +21,10 @@
  *
  *   npx tsx bench/ingest.ts [mostly-unchanged] [all-new] [header]   (BENCH_ROUNDS to override)
  */
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { currentMigration } from '../scripts/lib/migrations.js';
 import { buildTemplates, copyTemplate, startTestServer, type ServerUrls } from '../scripts/lib/test-cluster.js';
+import { timeBackend } from './lib/backend-cpu.js';
 import { type BenchRow, median, writeBenchResult } from './lib/results.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -142,28 +142,10 @@ async function fixture(urls: ServerUrls): Promise<Fixture> {
   };
 }
 
-/**
- * The backend's CPU time so far, ms (schedstat's first field: nanoseconds on a CPU), or
- * null when the server is not a local process. Read while the backend is idle (between
- * statements), so the value is current. On a shared machine wall time includes waiting
- * for a core; CPU time does not, so its ratio is the steadier figure of the two.
- */
-function cpuMs(f: Fixture): number | null {
-  try {
-    return Number(readFileSync(`/proc/${f.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
-  } catch {
-    return null;
-  }
-}
-
 /** Wall and backend CPU time of fn, ms. */
 async function timed(f: Fixture, fn: () => Promise<void>): Promise<Timing> {
-  const c0 = cpuMs(f);
-  const t = performance.now();
-  await fn();
-  const ms = performance.now() - t;
-  const c1 = cpuMs(f);
-  return { ms, cpu: c0 === null || c1 === null ? null : c1 - c0 };
+  const t = await timeBackend(f.pid, fn);
+  return { ms: t.wallMs, cpu: t.cpuMs };
 }
 
 interface Timing {

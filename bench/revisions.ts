@@ -49,6 +49,7 @@ import pg from 'pg';
 import { applyCurrent, migrate } from '../scripts/lib/database.js';
 import { PROJECT_ROOT } from '../scripts/lib/paths.js';
 import { BARE_TEMPLATE, buildTemplates, copyTemplate, MIGRATED_TEMPLATE, startTestServer } from '../scripts/lib/test-cluster.js';
+import { type BackendTiming, timeBackend } from './lib/backend-cpu.js';
 import { type BenchRow, median, writeBenchResult } from './lib/results.js';
 
 
@@ -77,10 +78,8 @@ const PEER_NAME = 'supa_audit 0.3.1';
 
 type Mode = 'without' | 'with' | 'supa_audit' | 'statement-level' | 'floor';
 
-interface Measure {
-  wallMs: number;
-  cpuMs: number | null;
-}
+/** Wall time and the backend's CPU time of one measurement. */
+type Measure = BackendTiming;
 
 /** pass is absent on diagnostic rows. */
 interface Row extends BenchRow {
@@ -106,25 +105,9 @@ class Session {
     return new Session(c, rows[0]!.pid, local);
   }
 
-  /** CPU time (user + system) of this connection's backend, in ms; null if not local. */
-  cpu(): number | null {
-    if (!this.local) return null;
-    try {
-      // schedstat's first field: nanoseconds on a CPU (/proc/<pid>/stat counts 10 ms ticks,
-      // too coarse for 800 statements of ~50 µs).
-      return Number(readFileSync(`/proc/${this.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
-    } catch {
-      return null;
-    }
-  }
-
-  async time(fn: () => Promise<void>): Promise<Measure> {
-    const c0 = this.cpu();
-    const t0 = performance.now();
-    await fn();
-    const wallMs = performance.now() - t0;
-    const c1 = this.cpu();
-    return { wallMs, cpuMs: c0 === null || c1 === null ? null : c1 - c0 };
+  /** Wall time of fn and this connection's backend CPU time (null when the server is not local). */
+  time(fn: () => Promise<void>): Promise<Measure> {
+    return timeBackend(this.local ? this.pid : null, fn);
   }
 }
 
