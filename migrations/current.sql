@@ -7,6 +7,9 @@
 --    three), while PL/pgSQL prepares a simple expression once per transaction.
 -- 2. The revision number is read with ORDER BY revision DESC LIMIT 1 (the same
 --    backward index descent as max(), without the InitPlan and Result around it).
+-- 3. The notification's field list is tested against pg_notify's size limit only
+--    when the names of every tracked column together could exceed it (the JSON text
+--    of a subset is never longer), which is decided when the code is generated.
 
 CREATE OR REPLACE FUNCTION scrapeguard.revision_snapshot_sql(rec text, operation text, old_value text, new_value text, clock text, run_id text, actor text)
  RETURNS text
@@ -118,7 +121,8 @@ begin
   select new.id, v_rev, 'update', u.f, u.o, u.n, v_at, v_run, v_actor
     from rows from (pg_catalog.unnest(v_fields), pg_catalog.unnest(v_old), pg_catalog.unnest(v_new)) as u (f, o, n);
   -- pg_notify refuses payloads of 8,000 bytes or more: a field list that long
-  -- (only with very many long column names) is sent as null; event_history has it.%11$s
+  -- (only with very many long column names) is sent as null; event_history has it.
+  -- The size is tested only when the list of every tracked column could reach it.%11$s
   return null;
 end
 $tmpl$,
@@ -135,9 +139,13 @@ $tmpl$,
     clock, run_id, actor,
     coalesce(nullif(pg_catalog.array_to_string(text_form, ', '), ''), '(none)'),
     scrapeguard.event_row_image_sql('old', text_form),
+    -- The size test only where some set of changed fields could exceed it: v_fields is
+    -- a subset of tracked, so its JSON text is never longer than tracked's.
     scrapeguard.revision_notify_sql('new', 'update',
-      'case when pg_catalog.octet_length(pg_catalog.array_to_json(v_fields)::pg_catalog.text) <= 7000 '
-      'then pg_catalog.array_to_json(v_fields)::pg_catalog.text else ''null'' end'))
+      case when pg_catalog.octet_length(pg_catalog.array_to_json(tracked)::pg_catalog.text) <= 7000
+           then 'pg_catalog.array_to_json(v_fields)::pg_catalog.text'
+           else 'case when pg_catalog.octet_length(pg_catalog.array_to_json(v_fields)::pg_catalog.text) <= 7000 '
+                'then pg_catalog.array_to_json(v_fields)::pg_catalog.text else ''null'' end' end))
 $function$;
 comment on function scrapeguard.revision_update_body(text[],text[],text[],text[],text,text,text) is
   'Generated-code body of the update row trigger: one revision row per changed tracked column (a delete and an insert when the id changes).';
