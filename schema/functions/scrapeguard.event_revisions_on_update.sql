@@ -198,9 +198,10 @@ begin
   if v_fields is null then
     return null;
   end if;
-  -- The time, run and actor are read once per change, each a PL/pgSQL expression
-  -- (prepared once per transaction) rather than a column of the INSERT, whose
-  -- expressions PostgreSQL would set up again at every execution.
+  -- The time, run and actor are read once per change (every row of the revision has
+  -- the same changed_at), each a PL/pgSQL expression, prepared once per transaction,
+  -- rather than a column of the statements, whose expressions PostgreSQL would set
+  -- up again at every execution.
   v_at := (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.now', true), '')::pg_catalog.timestamptz,
     case when pg_catalog.pg_sequence_last_value('scrapeguard.clock_moved'::pg_catalog.regclass) > 0

@@ -32,9 +32,10 @@ begin
   if v_fields is null then
     return null;
   end if;
-  -- The time, run and actor are read once per change, each a PL/pgSQL expression
-  -- (prepared once per transaction) rather than a column of the INSERT, whose
-  -- expressions PostgreSQL would set up again at every execution.
+  -- The time, run and actor are read once per change (every row of the revision has
+  -- the same changed_at), each a PL/pgSQL expression, prepared once per transaction,
+  -- rather than a column of the statements, whose expressions PostgreSQL would set
+  -- up again at every execution.
   v_at := %6$s;
   -- Race-free: the UPDATE that fired this holds the event row's lock until it
   -- commits, so a concurrent writer of the same event waits and then sees this
