@@ -7,9 +7,45 @@
 --    three), while PL/pgSQL prepares a simple expression once per transaction.
 -- 2. The revision number is read with ORDER BY revision DESC LIMIT 1 (the same
 --    backward index descent as max(), without the InitPlan and Result around it).
--- 3. The notification's field list is tested against pg_notify's size limit only
+-- 3. The changed fields are collected as one array of (name, old, new) values, so the
+--    INSERT reads one function in its FROM instead of three parallel arrays.
+-- 4. The notification's field list is tested against pg_notify's size limit only
 --    when the names of every tracked column together could exceed it (the JSON text
 --    of a subset is never longer), which is decided when the code is generated.
+
+-- One changed field of an update, as the update trigger collects them: one array of
+-- these is one function in the INSERT's FROM (three parallel arrays were three).
+do $do$
+begin
+  if pg_catalog.to_regtype('scrapeguard.event_revision_change') is null then
+    create type scrapeguard.event_revision_change as (
+      field_name pg_catalog.text,
+      old_value pg_catalog.jsonb,
+      new_value pg_catalog.jsonb
+    );
+  end if;
+end
+$do$;
+comment on type scrapeguard.event_revision_change is
+  'One changed field (name, old and new value as jsonb) collected by the generated update trigger of public.events before its INSERT into event_revisions.';
+
+CREATE OR REPLACE FUNCTION scrapeguard.revision_field_check_sql(column_name text, compare_as_text boolean, recorded_as_text boolean)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE
+ SET search_path TO ''
+AS $function$
+  select pg_catalog.format($chk$
+  if %1$s then
+    v_fields := v_fields || %2$L::pg_catalog.text;
+    v_changes := v_changes || row(%2$L, pg_catalog.to_jsonb(old.%3$I%4$s), pg_catalog.to_jsonb(new.%3$I%4$s))::scrapeguard.event_revision_change;
+  end if;$chk$,
+    scrapeguard.revision_changed_sql(column_name, compare_as_text), column_name, column_name,
+    case when recorded_as_text then '::pg_catalog.text' else '' end)
+$function$;
+comment on function scrapeguard.revision_field_check_sql(text,boolean,boolean) is
+  'Generated-code block of the update body for one tracked column: when it changed, collect its name, and its name with its old and new value.';
+grant execute on function scrapeguard.revision_field_check_sql(text,boolean,boolean) to service_role;
 
 CREATE OR REPLACE FUNCTION scrapeguard.revision_snapshot_sql(rec text, operation text, old_value text, new_value text, clock text, run_id text, actor text)
  RETURNS text
@@ -81,8 +117,7 @@ AS $function$
 -- SECURITY DEFINER: see event_revisions_on_truncate().
 declare
   v_fields pg_catalog.text[];
-  v_old pg_catalog.jsonb[];
-  v_new pg_catalog.jsonb[];
+  v_changes scrapeguard.event_revision_change[];
   v_rev pg_catalog.int4;
   v_at pg_catalog.timestamptz;
   v_run pg_catalog.uuid;
@@ -119,8 +154,8 @@ begin
   v_actor := %8$s;
   insert into public.event_revisions
     (event_id, revision, operation, field_name, old_value, new_value, changed_at, run_id, actor)
-  select new.id, v_rev, 'update', u.f, u.o, u.n, v_at, v_run, v_actor
-    from rows from (pg_catalog.unnest(v_fields), pg_catalog.unnest(v_old), pg_catalog.unnest(v_new)) as u (f, o, n);
+  select new.id, v_rev, 'update', u.field_name, u.old_value, u.new_value, v_at, v_run, v_actor
+    from pg_catalog.unnest(v_changes) as u;
   -- pg_notify refuses payloads of 8,000 bytes or more: a field list that long
   -- (only with very many long column names) is sent as null; event_history has it.
   -- The size is tested only when the list of every tracked column could reach it.%11$s

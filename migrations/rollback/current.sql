@@ -1,6 +1,25 @@
 -- Down script of migrations/current.sql: the revision trigger generators as they were
 -- (from schema/functions/), then the installed trigger functions regenerated from them.
 
+CREATE OR REPLACE FUNCTION scrapeguard.revision_field_check_sql(column_name text, compare_as_text boolean, recorded_as_text boolean)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE
+ SET search_path TO ''
+AS $function$
+  select pg_catalog.format($chk$
+  if %1$s then
+    v_fields := v_fields || %2$L::pg_catalog.text;
+    v_old := v_old || pg_catalog.to_jsonb(old.%3$I%4$s);
+    v_new := v_new || pg_catalog.to_jsonb(new.%3$I%4$s);
+  end if;$chk$,
+    scrapeguard.revision_changed_sql(column_name, compare_as_text), column_name, column_name,
+    case when recorded_as_text then '::pg_catalog.text' else '' end)
+$function$;
+comment on function scrapeguard.revision_field_check_sql(text,boolean,boolean) is
+  'Generated-code block of the update body for one tracked column: collect its name, old and new value when it changed.';
+grant execute on function scrapeguard.revision_field_check_sql(text,boolean,boolean) to service_role;
+
 CREATE OR REPLACE FUNCTION scrapeguard.revision_snapshot_sql(rec text, operation text, old_value text, new_value text, clock text, run_id text, actor text)
  RETURNS text
  LANGUAGE sql
@@ -124,3 +143,5 @@ comment on function scrapeguard.revision_update_body(text[],text[],text[],text[]
 grant execute on function scrapeguard.revision_update_body(text[],text[],text[],text[],text,text,text) to service_role;
 
 select scrapeguard.refresh_event_revision_trigger();
+-- No generated code uses it any more.
+drop type if exists scrapeguard.event_revision_change;

@@ -15,8 +15,7 @@ AS $function$
 -- SECURITY DEFINER: see event_revisions_on_truncate().
 declare
   v_fields pg_catalog.text[];
-  v_old pg_catalog.jsonb[];
-  v_new pg_catalog.jsonb[];
+  v_changes scrapeguard.event_revision_change[];
   v_rev pg_catalog.int4;
   v_at pg_catalog.timestamptz;
   v_run pg_catalog.uuid;
@@ -122,78 +121,63 @@ begin
   -- Only the real columns are compared, and only changed ones become jsonb.
   if old.title is distinct from new.title then
     v_fields := v_fields || 'title'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.title);
-    v_new := v_new || pg_catalog.to_jsonb(new.title);
+    v_changes := v_changes || row('title', pg_catalog.to_jsonb(old.title), pg_catalog.to_jsonb(new.title))::scrapeguard.event_revision_change;
   end if;
   if old.description is distinct from new.description then
     v_fields := v_fields || 'description'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.description);
-    v_new := v_new || pg_catalog.to_jsonb(new.description);
+    v_changes := v_changes || row('description', pg_catalog.to_jsonb(old.description), pg_catalog.to_jsonb(new.description))::scrapeguard.event_revision_change;
   end if;
   if old.start_time is distinct from new.start_time then
     v_fields := v_fields || 'start_time'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.start_time);
-    v_new := v_new || pg_catalog.to_jsonb(new.start_time);
+    v_changes := v_changes || row('start_time', pg_catalog.to_jsonb(old.start_time), pg_catalog.to_jsonb(new.start_time))::scrapeguard.event_revision_change;
   end if;
   if old.end_time is distinct from new.end_time then
     v_fields := v_fields || 'end_time'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.end_time);
-    v_new := v_new || pg_catalog.to_jsonb(new.end_time);
+    v_changes := v_changes || row('end_time', pg_catalog.to_jsonb(old.end_time), pg_catalog.to_jsonb(new.end_time))::scrapeguard.event_revision_change;
   end if;
   if old.timezone is distinct from new.timezone then
     v_fields := v_fields || 'timezone'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.timezone);
-    v_new := v_new || pg_catalog.to_jsonb(new.timezone);
+    v_changes := v_changes || row('timezone', pg_catalog.to_jsonb(old.timezone), pg_catalog.to_jsonb(new.timezone))::scrapeguard.event_revision_change;
   end if;
   if old.venue_id is distinct from new.venue_id then
     v_fields := v_fields || 'venue_id'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.venue_id);
-    v_new := v_new || pg_catalog.to_jsonb(new.venue_id);
+    v_changes := v_changes || row('venue_id', pg_catalog.to_jsonb(old.venue_id), pg_catalog.to_jsonb(new.venue_id))::scrapeguard.event_revision_change;
   end if;
   if old.organizer_id is distinct from new.organizer_id then
     v_fields := v_fields || 'organizer_id'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.organizer_id);
-    v_new := v_new || pg_catalog.to_jsonb(new.organizer_id);
+    v_changes := v_changes || row('organizer_id', pg_catalog.to_jsonb(old.organizer_id), pg_catalog.to_jsonb(new.organizer_id))::scrapeguard.event_revision_change;
   end if;
   if old.category_id is distinct from new.category_id then
     v_fields := v_fields || 'category_id'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.category_id);
-    v_new := v_new || pg_catalog.to_jsonb(new.category_id);
+    v_changes := v_changes || row('category_id', pg_catalog.to_jsonb(old.category_id), pg_catalog.to_jsonb(new.category_id))::scrapeguard.event_revision_change;
   end if;
   if old.status is distinct from new.status then
     v_fields := v_fields || 'status'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.status);
-    v_new := v_new || pg_catalog.to_jsonb(new.status);
+    v_changes := v_changes || row('status', pg_catalog.to_jsonb(old.status), pg_catalog.to_jsonb(new.status))::scrapeguard.event_revision_change;
   end if;
   if old.source_url is distinct from new.source_url then
     v_fields := v_fields || 'source_url'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.source_url);
-    v_new := v_new || pg_catalog.to_jsonb(new.source_url);
+    v_changes := v_changes || row('source_url', pg_catalog.to_jsonb(old.source_url), pg_catalog.to_jsonb(new.source_url))::scrapeguard.event_revision_change;
   end if;
   if old.source_type is distinct from new.source_type then
     v_fields := v_fields || 'source_type'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.source_type);
-    v_new := v_new || pg_catalog.to_jsonb(new.source_type);
+    v_changes := v_changes || row('source_type', pg_catalog.to_jsonb(old.source_type), pg_catalog.to_jsonb(new.source_type))::scrapeguard.event_revision_change;
   end if;
   if old.event_type is distinct from new.event_type then
     v_fields := v_fields || 'event_type'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.event_type);
-    v_new := v_new || pg_catalog.to_jsonb(new.event_type);
+    v_changes := v_changes || row('event_type', pg_catalog.to_jsonb(old.event_type), pg_catalog.to_jsonb(new.event_type))::scrapeguard.event_revision_change;
   end if;
   if old.price_range is distinct from new.price_range then
     v_fields := v_fields || 'price_range'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.price_range);
-    v_new := v_new || pg_catalog.to_jsonb(new.price_range);
+    v_changes := v_changes || row('price_range', pg_catalog.to_jsonb(old.price_range), pg_catalog.to_jsonb(new.price_range))::scrapeguard.event_revision_change;
   end if;
   if old.tags is distinct from new.tags then
     v_fields := v_fields || 'tags'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.tags);
-    v_new := v_new || pg_catalog.to_jsonb(new.tags);
+    v_changes := v_changes || row('tags', pg_catalog.to_jsonb(old.tags), pg_catalog.to_jsonb(new.tags))::scrapeguard.event_revision_change;
   end if;
   if old.created_at is distinct from new.created_at then
     v_fields := v_fields || 'created_at'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.created_at);
-    v_new := v_new || pg_catalog.to_jsonb(new.created_at);
+    v_changes := v_changes || row('created_at', pg_catalog.to_jsonb(old.created_at), pg_catalog.to_jsonb(new.created_at))::scrapeguard.event_revision_change;
   end if;
   if v_fields is null then
     return null;
@@ -239,8 +223,8 @@ begin
 );
   insert into public.event_revisions
     (event_id, revision, operation, field_name, old_value, new_value, changed_at, run_id, actor)
-  select new.id, v_rev, 'update', u.f, u.o, u.n, v_at, v_run, v_actor
-    from rows from (pg_catalog.unnest(v_fields), pg_catalog.unnest(v_old), pg_catalog.unnest(v_new)) as u (f, o, n);
+  select new.id, v_rev, 'update', u.field_name, u.old_value, u.new_value, v_at, v_run, v_actor
+    from pg_catalog.unnest(v_changes) as u;
   -- pg_notify refuses payloads of 8,000 bytes or more: a field list that long
   -- (only with very many long column names) is sent as null; event_history has it.
   -- The size is tested only when the list of every tracked column could reach it.

@@ -16,8 +16,7 @@ AS $function$
 -- SECURITY DEFINER: see event_revisions_on_truncate().
 declare
   v_fields pg_catalog.text[];
-  v_old pg_catalog.jsonb[];
-  v_new pg_catalog.jsonb[];
+  v_changes scrapeguard.event_revision_change[];
   v_rev pg_catalog.int4;
   v_at pg_catalog.timestamptz;
   v_run pg_catalog.uuid;
@@ -54,8 +53,8 @@ begin
   v_actor := %8$s;
   insert into public.event_revisions
     (event_id, revision, operation, field_name, old_value, new_value, changed_at, run_id, actor)
-  select new.id, v_rev, 'update', u.f, u.o, u.n, v_at, v_run, v_actor
-    from rows from (pg_catalog.unnest(v_fields), pg_catalog.unnest(v_old), pg_catalog.unnest(v_new)) as u (f, o, n);
+  select new.id, v_rev, 'update', u.field_name, u.old_value, u.new_value, v_at, v_run, v_actor
+    from pg_catalog.unnest(v_changes) as u;
   -- pg_notify refuses payloads of 8,000 bytes or more: a field list that long
   -- (only with very many long column names) is sent as null; event_history has it.
   -- The size is tested only when the list of every tracked column could reach it.%11$s

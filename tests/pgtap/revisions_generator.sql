@@ -20,16 +20,14 @@ select is(scrapeguard.revision_when_sql('{}', '{}'), $exp$old.id is distinct fro
 select is(scrapeguard.revision_field_check_sql('price_range', false, true), $exp$
   if old.price_range is distinct from new.price_range then
     v_fields := v_fields || 'price_range'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.price_range::pg_catalog.text);
-    v_new := v_new || pg_catalog.to_jsonb(new.price_range::pg_catalog.text);
+    v_changes := v_changes || row('price_range', pg_catalog.to_jsonb(old.price_range::pg_catalog.text), pg_catalog.to_jsonb(new.price_range::pg_catalog.text))::scrapeguard.event_revision_change;
   end if;$exp$,
   'field check: a column recorded as its text form');
 
 select is(scrapeguard.revision_field_check_sql('location', true, false), $exp$
   if old.location::pg_catalog.text is distinct from new.location::pg_catalog.text then
     v_fields := v_fields || 'location'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.location);
-    v_new := v_new || pg_catalog.to_jsonb(new.location);
+    v_changes := v_changes || row('location', pg_catalog.to_jsonb(old.location), pg_catalog.to_jsonb(new.location))::scrapeguard.event_revision_change;
   end if;$exp$,
   'field check: a column compared as text, recorded as jsonb');
 
@@ -170,8 +168,7 @@ select is(scrapeguard.revision_update_body(array['title', 'tags'], array['update
 -- SECURITY DEFINER: see event_revisions_on_truncate().
 declare
   v_fields pg_catalog.text[];
-  v_old pg_catalog.jsonb[];
-  v_new pg_catalog.jsonb[];
+  v_changes scrapeguard.event_revision_change[];
   v_rev pg_catalog.int4;
   v_at pg_catalog.timestamptz;
   v_run pg_catalog.uuid;
@@ -239,13 +236,11 @@ begin
   -- Only the real columns are compared, and only changed ones become jsonb.
   if old.title is distinct from new.title then
     v_fields := v_fields || 'title'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.title);
-    v_new := v_new || pg_catalog.to_jsonb(new.title);
+    v_changes := v_changes || row('title', pg_catalog.to_jsonb(old.title), pg_catalog.to_jsonb(new.title))::scrapeguard.event_revision_change;
   end if;
   if old.tags::pg_catalog.text is distinct from new.tags::pg_catalog.text then
     v_fields := v_fields || 'tags'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.tags::pg_catalog.text);
-    v_new := v_new || pg_catalog.to_jsonb(new.tags::pg_catalog.text);
+    v_changes := v_changes || row('tags', pg_catalog.to_jsonb(old.tags::pg_catalog.text), pg_catalog.to_jsonb(new.tags::pg_catalog.text))::scrapeguard.event_revision_change;
   end if;
   if v_fields is null then
     return null;
@@ -272,8 +267,8 @@ begin
   v_actor := ACTOR;
   insert into public.event_revisions
     (event_id, revision, operation, field_name, old_value, new_value, changed_at, run_id, actor)
-  select new.id, v_rev, 'update', u.f, u.o, u.n, v_at, v_run, v_actor
-    from rows from (pg_catalog.unnest(v_fields), pg_catalog.unnest(v_old), pg_catalog.unnest(v_new)) as u (f, o, n);
+  select new.id, v_rev, 'update', u.field_name, u.old_value, u.new_value, v_at, v_run, v_actor
+    from pg_catalog.unnest(v_changes) as u;
   -- pg_notify refuses payloads of 8,000 bytes or more: a field list that long
   -- (only with very many long column names) is sent as null; event_history has it.
   -- The size is tested only when the list of every tracked column could reach it.
@@ -323,8 +318,7 @@ select is(scrapeguard.revision_update_body('{}', '{}', '{}', '{}', 'CLOCK', 'RUN
 -- SECURITY DEFINER: see event_revisions_on_truncate().
 declare
   v_fields pg_catalog.text[];
-  v_old pg_catalog.jsonb[];
-  v_new pg_catalog.jsonb[];
+  v_changes scrapeguard.event_revision_change[];
   v_rev pg_catalog.int4;
   v_at pg_catalog.timestamptz;
   v_run pg_catalog.uuid;
@@ -415,8 +409,8 @@ begin
   v_actor := ACTOR;
   insert into public.event_revisions
     (event_id, revision, operation, field_name, old_value, new_value, changed_at, run_id, actor)
-  select new.id, v_rev, 'update', u.f, u.o, u.n, v_at, v_run, v_actor
-    from rows from (pg_catalog.unnest(v_fields), pg_catalog.unnest(v_old), pg_catalog.unnest(v_new)) as u (f, o, n);
+  select new.id, v_rev, 'update', u.field_name, u.old_value, u.new_value, v_at, v_run, v_actor
+    from pg_catalog.unnest(v_changes) as u;
   -- pg_notify refuses payloads of 8,000 bytes or more: a field list that long
   -- (only with very many long column names) is sent as null; event_history has it.
   -- The size is tested only when the list of every tracked column could reach it.
