@@ -12,32 +12,38 @@ AS $function$
 declare
   v_rev pg_catalog.int4;
   v_at pg_catalog.timestamptz;
+  v_run pg_catalog.uuid;
+  v_actor pg_catalog.text;
 begin
   if tg_op = 'INSERT' then
-    select coalesce(max(r.revision), 0) + 1, (coalesce(
+    v_at := (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.now', true), '')::pg_catalog.timestamptz,
     case when pg_catalog.pg_sequence_last_value('scrapeguard.clock_moved'::pg_catalog.regclass) > 0
          then scrapeguard.moved_clock() end,
     pg_catalog.clock_timestamp()
   )
-)
-      into v_rev, v_at
-      from public.event_revisions r where r.event_id = new.id;
-    insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
-    values (new.id, v_rev, 'insert', null, pg_catalog.to_jsonb(new), v_at, (coalesce(
+);
+    select r.revision + 1 into v_rev
+      from public.event_revisions r where r.event_id = new.id
+     order by r.revision desc limit 1;
+    v_rev := coalesce(v_rev, 1);
+    v_run := (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.run_id', true), '')::pg_catalog.uuid,
     case
       when pg_catalog.strpos(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"') > 0
        and pg_catalog.current_setting('role') in ('service_role', 'none')
       then scrapeguard.header_run_id()
     end)
-), (coalesce(
+);
+    v_actor := (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.actor', true), ''),
     nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), ''),
     nullif(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::pg_catalog.jsonb ->> 'sub', ''),
     nullif(pg_catalog.current_setting('role'), 'none'),
     session_user)
-));
+);
+    insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
+    values (new.id, v_rev, 'insert', null, pg_catalog.to_jsonb(new), v_at, v_run, v_actor);
     -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
     -- operation (pg_notify delivers identical payloads of a transaction once), anything
     -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
@@ -57,30 +63,34 @@ begin
         end if;
     end case;
   else
-    select coalesce(max(r.revision), 0) + 1, (coalesce(
+    v_at := (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.now', true), '')::pg_catalog.timestamptz,
     case when pg_catalog.pg_sequence_last_value('scrapeguard.clock_moved'::pg_catalog.regclass) > 0
          then scrapeguard.moved_clock() end,
     pg_catalog.clock_timestamp()
   )
-)
-      into v_rev, v_at
-      from public.event_revisions r where r.event_id = old.id;
-    insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
-    values (old.id, v_rev, 'delete', pg_catalog.to_jsonb(old), null, v_at, (coalesce(
+);
+    select r.revision + 1 into v_rev
+      from public.event_revisions r where r.event_id = old.id
+     order by r.revision desc limit 1;
+    v_rev := coalesce(v_rev, 1);
+    v_run := (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.run_id', true), '')::pg_catalog.uuid,
     case
       when pg_catalog.strpos(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"') > 0
        and pg_catalog.current_setting('role') in ('service_role', 'none')
       then scrapeguard.header_run_id()
     end)
-), (coalesce(
+);
+    v_actor := (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.actor', true), ''),
     nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), ''),
     nullif(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::pg_catalog.jsonb ->> 'sub', ''),
     nullif(pg_catalog.current_setting('role'), 'none'),
     session_user)
-));
+);
+    insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
+    values (old.id, v_rev, 'delete', pg_catalog.to_jsonb(old), null, v_at, v_run, v_actor);
     -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
     -- operation (pg_notify delivers identical payloads of a transaction once), anything
     -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.

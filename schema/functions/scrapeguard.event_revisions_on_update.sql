@@ -15,38 +15,43 @@ AS $function$
 -- SECURITY DEFINER: see event_revisions_on_truncate().
 declare
   v_fields pg_catalog.text[];
-  v_old pg_catalog.jsonb[];
-  v_new pg_catalog.jsonb[];
+  v_changes scrapeguard.event_revision_change[];
   v_rev pg_catalog.int4;
   v_at pg_catalog.timestamptz;
+  v_run pg_catalog.uuid;
+  v_actor pg_catalog.text;
 begin
   if old.id is distinct from new.id then
     -- A new identity: the old id's history ends with a delete, the new id's
     -- starts with an insert, each with the whole row.
-    select coalesce(max(r.revision), 0) + 1, (coalesce(
+    v_at := (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.now', true), '')::pg_catalog.timestamptz,
     case when pg_catalog.pg_sequence_last_value('scrapeguard.clock_moved'::pg_catalog.regclass) > 0
          then scrapeguard.moved_clock() end,
     pg_catalog.clock_timestamp()
   )
-)
-      into v_rev, v_at
-      from public.event_revisions r where r.event_id = old.id;
-    insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
-    values (old.id, v_rev, 'delete', pg_catalog.to_jsonb(old), null, v_at, (coalesce(
+);
+    select r.revision + 1 into v_rev
+      from public.event_revisions r where r.event_id = old.id
+     order by r.revision desc limit 1;
+    v_rev := coalesce(v_rev, 1);
+    v_run := (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.run_id', true), '')::pg_catalog.uuid,
     case
       when pg_catalog.strpos(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"') > 0
        and pg_catalog.current_setting('role') in ('service_role', 'none')
       then scrapeguard.header_run_id()
     end)
-), (coalesce(
+);
+    v_actor := (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.actor', true), ''),
     nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), ''),
     nullif(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::pg_catalog.jsonb ->> 'sub', ''),
     nullif(pg_catalog.current_setting('role'), 'none'),
     session_user)
-));
+);
+    insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
+    values (old.id, v_rev, 'delete', pg_catalog.to_jsonb(old), null, v_at, v_run, v_actor);
     -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
     -- operation (pg_notify delivers identical payloads of a transaction once), anything
     -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
@@ -65,30 +70,34 @@ begin
           null;
         end if;
     end case;
-    select coalesce(max(r.revision), 0) + 1, (coalesce(
+    v_at := (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.now', true), '')::pg_catalog.timestamptz,
     case when pg_catalog.pg_sequence_last_value('scrapeguard.clock_moved'::pg_catalog.regclass) > 0
          then scrapeguard.moved_clock() end,
     pg_catalog.clock_timestamp()
   )
-)
-      into v_rev, v_at
-      from public.event_revisions r where r.event_id = new.id;
-    insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
-    values (new.id, v_rev, 'insert', null, pg_catalog.to_jsonb(new), v_at, (coalesce(
+);
+    select r.revision + 1 into v_rev
+      from public.event_revisions r where r.event_id = new.id
+     order by r.revision desc limit 1;
+    v_rev := coalesce(v_rev, 1);
+    v_run := (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.run_id', true), '')::pg_catalog.uuid,
     case
       when pg_catalog.strpos(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"') > 0
        and pg_catalog.current_setting('role') in ('service_role', 'none')
       then scrapeguard.header_run_id()
     end)
-), (coalesce(
+);
+    v_actor := (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.actor', true), ''),
     nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), ''),
     nullif(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::pg_catalog.jsonb ->> 'sub', ''),
     nullif(pg_catalog.current_setting('role'), 'none'),
     session_user)
-));
+);
+    insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
+    values (new.id, v_rev, 'insert', null, pg_catalog.to_jsonb(new), v_at, v_run, v_actor);
     -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
     -- operation (pg_notify delivers identical payloads of a transaction once), anything
     -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
@@ -112,121 +121,113 @@ begin
   -- Only the real columns are compared, and only changed ones become jsonb.
   if old.title is distinct from new.title then
     v_fields := v_fields || 'title'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.title);
-    v_new := v_new || pg_catalog.to_jsonb(new.title);
+    v_changes := v_changes || row('title', pg_catalog.to_jsonb(old.title), pg_catalog.to_jsonb(new.title))::scrapeguard.event_revision_change;
   end if;
   if old.description is distinct from new.description then
     v_fields := v_fields || 'description'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.description);
-    v_new := v_new || pg_catalog.to_jsonb(new.description);
+    v_changes := v_changes || row('description', pg_catalog.to_jsonb(old.description), pg_catalog.to_jsonb(new.description))::scrapeguard.event_revision_change;
   end if;
   if old.start_time is distinct from new.start_time then
     v_fields := v_fields || 'start_time'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.start_time);
-    v_new := v_new || pg_catalog.to_jsonb(new.start_time);
+    v_changes := v_changes || row('start_time', pg_catalog.to_jsonb(old.start_time), pg_catalog.to_jsonb(new.start_time))::scrapeguard.event_revision_change;
   end if;
   if old.end_time is distinct from new.end_time then
     v_fields := v_fields || 'end_time'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.end_time);
-    v_new := v_new || pg_catalog.to_jsonb(new.end_time);
+    v_changes := v_changes || row('end_time', pg_catalog.to_jsonb(old.end_time), pg_catalog.to_jsonb(new.end_time))::scrapeguard.event_revision_change;
   end if;
   if old.timezone is distinct from new.timezone then
     v_fields := v_fields || 'timezone'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.timezone);
-    v_new := v_new || pg_catalog.to_jsonb(new.timezone);
+    v_changes := v_changes || row('timezone', pg_catalog.to_jsonb(old.timezone), pg_catalog.to_jsonb(new.timezone))::scrapeguard.event_revision_change;
   end if;
   if old.venue_id is distinct from new.venue_id then
     v_fields := v_fields || 'venue_id'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.venue_id);
-    v_new := v_new || pg_catalog.to_jsonb(new.venue_id);
+    v_changes := v_changes || row('venue_id', pg_catalog.to_jsonb(old.venue_id), pg_catalog.to_jsonb(new.venue_id))::scrapeguard.event_revision_change;
   end if;
   if old.organizer_id is distinct from new.organizer_id then
     v_fields := v_fields || 'organizer_id'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.organizer_id);
-    v_new := v_new || pg_catalog.to_jsonb(new.organizer_id);
+    v_changes := v_changes || row('organizer_id', pg_catalog.to_jsonb(old.organizer_id), pg_catalog.to_jsonb(new.organizer_id))::scrapeguard.event_revision_change;
   end if;
   if old.category_id is distinct from new.category_id then
     v_fields := v_fields || 'category_id'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.category_id);
-    v_new := v_new || pg_catalog.to_jsonb(new.category_id);
+    v_changes := v_changes || row('category_id', pg_catalog.to_jsonb(old.category_id), pg_catalog.to_jsonb(new.category_id))::scrapeguard.event_revision_change;
   end if;
   if old.status is distinct from new.status then
     v_fields := v_fields || 'status'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.status);
-    v_new := v_new || pg_catalog.to_jsonb(new.status);
+    v_changes := v_changes || row('status', pg_catalog.to_jsonb(old.status), pg_catalog.to_jsonb(new.status))::scrapeguard.event_revision_change;
   end if;
   if old.source_url is distinct from new.source_url then
     v_fields := v_fields || 'source_url'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.source_url);
-    v_new := v_new || pg_catalog.to_jsonb(new.source_url);
+    v_changes := v_changes || row('source_url', pg_catalog.to_jsonb(old.source_url), pg_catalog.to_jsonb(new.source_url))::scrapeguard.event_revision_change;
   end if;
   if old.source_type is distinct from new.source_type then
     v_fields := v_fields || 'source_type'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.source_type);
-    v_new := v_new || pg_catalog.to_jsonb(new.source_type);
+    v_changes := v_changes || row('source_type', pg_catalog.to_jsonb(old.source_type), pg_catalog.to_jsonb(new.source_type))::scrapeguard.event_revision_change;
   end if;
   if old.event_type is distinct from new.event_type then
     v_fields := v_fields || 'event_type'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.event_type);
-    v_new := v_new || pg_catalog.to_jsonb(new.event_type);
+    v_changes := v_changes || row('event_type', pg_catalog.to_jsonb(old.event_type), pg_catalog.to_jsonb(new.event_type))::scrapeguard.event_revision_change;
   end if;
   if old.price_range is distinct from new.price_range then
     v_fields := v_fields || 'price_range'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.price_range);
-    v_new := v_new || pg_catalog.to_jsonb(new.price_range);
+    v_changes := v_changes || row('price_range', pg_catalog.to_jsonb(old.price_range), pg_catalog.to_jsonb(new.price_range))::scrapeguard.event_revision_change;
   end if;
   if old.tags is distinct from new.tags then
     v_fields := v_fields || 'tags'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.tags);
-    v_new := v_new || pg_catalog.to_jsonb(new.tags);
+    v_changes := v_changes || row('tags', pg_catalog.to_jsonb(old.tags), pg_catalog.to_jsonb(new.tags))::scrapeguard.event_revision_change;
   end if;
   if old.created_at is distinct from new.created_at then
     v_fields := v_fields || 'created_at'::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.created_at);
-    v_new := v_new || pg_catalog.to_jsonb(new.created_at);
+    v_changes := v_changes || row('created_at', pg_catalog.to_jsonb(old.created_at), pg_catalog.to_jsonb(new.created_at))::scrapeguard.event_revision_change;
   end if;
   if v_fields is null then
     return null;
   end if;
-  -- Race-free: the UPDATE that fired this holds the event row's lock until it
-  -- commits, so a concurrent writer of the same event waits and then sees this
-  -- revision. max() is one backward descent of the (event_id, revision, …) index;
-  -- the time is read once, so every row of the revision has the same changed_at.
-  select coalesce(max(r.revision), 0) + 1, (coalesce(
+  -- The time, run and actor are read once per change (every row of the revision has
+  -- the same changed_at), each a PL/pgSQL expression, prepared once per transaction,
+  -- rather than a column of the statements, whose expressions PostgreSQL would set
+  -- up again at every execution.
+  v_at := (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.now', true), '')::pg_catalog.timestamptz,
     case when pg_catalog.pg_sequence_last_value('scrapeguard.clock_moved'::pg_catalog.regclass) > 0
          then scrapeguard.moved_clock() end,
     pg_catalog.clock_timestamp()
   )
-)
-    into v_rev, v_at
-    from public.event_revisions r where r.event_id = new.id;
-  if v_rev = 1 then
+);
+  -- Race-free: the UPDATE that fired this holds the event row's lock until it
+  -- commits, so a concurrent writer of the same event waits and then sees this
+  -- revision. One backward descent of the (event_id, revision, …) index.
+  select r.revision + 1 into v_rev
+    from public.event_revisions r where r.event_id = new.id
+   order by r.revision desc limit 1;
+  if v_rev is null then
     -- The event predates its history (it existed before scrapeguard was installed,
     -- or was written with triggers disabled): keep the state before this change.
     insert into public.event_revisions (event_id, revision, operation, new_value, changed_at)
     values (old.id, 1, 'baseline', pg_catalog.to_jsonb(old), v_at);
     v_rev := 2;
   end if;
-  insert into public.event_revisions
-    (event_id, revision, operation, field_name, old_value, new_value, changed_at, run_id, actor)
-  select new.id, v_rev, 'update', u.f, u.o, u.n, v_at, (coalesce(
+  v_run := (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.run_id', true), '')::pg_catalog.uuid,
     case
       when pg_catalog.strpos(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"') > 0
        and pg_catalog.current_setting('role') in ('service_role', 'none')
       then scrapeguard.header_run_id()
     end)
-), (coalesce(
+);
+  v_actor := (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.actor', true), ''),
     nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), ''),
     nullif(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::pg_catalog.jsonb ->> 'sub', ''),
     nullif(pg_catalog.current_setting('role'), 'none'),
     session_user)
-)
-    from rows from (pg_catalog.unnest(v_fields), pg_catalog.unnest(v_old), pg_catalog.unnest(v_new)) as u (f, o, n);
+);
+  insert into public.event_revisions
+    (event_id, revision, operation, field_name, old_value, new_value, changed_at, run_id, actor)
+  select new.id, v_rev, 'update', u.field_name, u.old_value, u.new_value, v_at, v_run, v_actor
+    from pg_catalog.unnest(v_changes) as u;
   -- pg_notify refuses payloads of 8,000 bytes or more: a field list that long
   -- (only with very many long column names) is sent as null; event_history has it.
+  -- The size is tested only when the list of every tracked column could reach it.
     -- scrapeguard.event_notifications: 'off' sends none, 'statement' one per statement and
     -- operation (pg_notify delivers identical payloads of a transaction once), anything
     -- else one per recorded change. Each pg_notify is an IF's simple expression, not a query.
@@ -242,7 +243,7 @@ begin
       else
         if pg_catalog.pg_notify('scrapeguard_event_changes',
              pg_catalog.format('{"event_id":"%s","revision":%s,"operation":"update","fields":%s}', new.id, v_rev,
-                               case when pg_catalog.octet_length(pg_catalog.array_to_json(v_fields)::pg_catalog.text) <= 7000 then pg_catalog.array_to_json(v_fields)::pg_catalog.text else 'null' end)) is null then
+                               pg_catalog.array_to_json(v_fields)::pg_catalog.text)) is null then
           null;
         end if;
     end case;

@@ -9,12 +9,11 @@ AS $function$
   select pg_catalog.format($chk$
   if %1$s then
     v_fields := v_fields || %2$L::pg_catalog.text;
-    v_old := v_old || pg_catalog.to_jsonb(old.%3$I%4$s);
-    v_new := v_new || pg_catalog.to_jsonb(new.%3$I%4$s);
+    v_changes := v_changes || row(%2$L, pg_catalog.to_jsonb(old.%3$I%4$s), pg_catalog.to_jsonb(new.%3$I%4$s))::scrapeguard.event_revision_change;
   end if;$chk$,
     scrapeguard.revision_changed_sql(column_name, compare_as_text), column_name, column_name,
     case when recorded_as_text then '::pg_catalog.text' else '' end)
 $function$;
 comment on function scrapeguard.revision_field_check_sql(text,boolean,boolean) is
-  'Generated-code block of the update body for one tracked column: collect its name, old and new value when it changed.';
+  'Generated-code block of the update body for one tracked column: when it changed, collect its name, and its name with its old and new value.';
 grant execute on function scrapeguard.revision_field_check_sql(text,boolean,boolean) to service_role;

@@ -13,6 +13,8 @@ AS $function$
 declare
   v_rev pg_catalog.int4;
   v_at pg_catalog.timestamptz;
+  v_run pg_catalog.uuid;
+  v_actor pg_catalog.text;
 begin
   if tg_op = 'INSERT' then%1$s
   else%2$s

@@ -7,11 +7,15 @@ CREATE OR REPLACE FUNCTION scrapeguard.revision_snapshot_sql(rec text, operation
  SET search_path TO ''
 AS $function$
   select pg_catalog.format($snap$
-    select coalesce(max(r.revision), 0) + 1, %5$s
-      into v_rev, v_at
-      from public.event_revisions r where r.event_id = %1$s.id;
+    v_at := %5$s;
+    select r.revision + 1 into v_rev
+      from public.event_revisions r where r.event_id = %1$s.id
+     order by r.revision desc limit 1;
+    v_rev := coalesce(v_rev, 1);
+    v_run := %6$s;
+    v_actor := %7$s;
     insert into public.event_revisions (event_id, revision, operation, old_value, new_value, changed_at, run_id, actor)
-    values (%1$s.id, v_rev, %2$L, %3$s, %4$s, v_at, %6$s, %7$s);%8$s$snap$,
+    values (%1$s.id, v_rev, %2$L, %3$s, %4$s, v_at, v_run, v_actor);%8$s$snap$,
     rec, operation, old_value, new_value, clock, run_id, actor,
     scrapeguard.revision_notify_sql(rec, operation, null))
 $function$;

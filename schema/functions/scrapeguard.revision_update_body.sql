@@ -16,10 +16,11 @@ AS $function$
 -- SECURITY DEFINER: see event_revisions_on_truncate().
 declare
   v_fields pg_catalog.text[];
-  v_old pg_catalog.jsonb[];
-  v_new pg_catalog.jsonb[];
+  v_changes scrapeguard.event_revision_change[];
   v_rev pg_catalog.int4;
   v_at pg_catalog.timestamptz;
+  v_run pg_catalog.uuid;
+  v_actor pg_catalog.text;
 begin
   if old.id is distinct from new.id then
     -- A new identity: the old id's history ends with a delete, the new id's
@@ -30,26 +31,33 @@ begin
   if v_fields is null then
     return null;
   end if;
+  -- The time, run and actor are read once per change (every row of the revision has
+  -- the same changed_at), each a PL/pgSQL expression, prepared once per transaction,
+  -- rather than a column of the statements, whose expressions PostgreSQL would set
+  -- up again at every execution.
+  v_at := %6$s;
   -- Race-free: the UPDATE that fired this holds the event row's lock until it
   -- commits, so a concurrent writer of the same event waits and then sees this
-  -- revision. max() is one backward descent of the (event_id, revision, …) index;
-  -- the time is read once, so every row of the revision has the same changed_at.
-  select coalesce(max(r.revision), 0) + 1, %6$s
-    into v_rev, v_at
-    from public.event_revisions r where r.event_id = new.id;
-  if v_rev = 1 then
+  -- revision. One backward descent of the (event_id, revision, …) index.
+  select r.revision + 1 into v_rev
+    from public.event_revisions r where r.event_id = new.id
+   order by r.revision desc limit 1;
+  if v_rev is null then
     -- The event predates its history (it existed before scrapeguard was installed,
     -- or was written with triggers disabled): keep the state before this change.
     insert into public.event_revisions (event_id, revision, operation, new_value, changed_at)
     values (old.id, 1, 'baseline', %10$s, v_at);
     v_rev := 2;
   end if;
+  v_run := %7$s;
+  v_actor := %8$s;
   insert into public.event_revisions
     (event_id, revision, operation, field_name, old_value, new_value, changed_at, run_id, actor)
-  select new.id, v_rev, 'update', u.f, u.o, u.n, v_at, %7$s, %8$s
-    from rows from (pg_catalog.unnest(v_fields), pg_catalog.unnest(v_old), pg_catalog.unnest(v_new)) as u (f, o, n);
+  select new.id, v_rev, 'update', u.field_name, u.old_value, u.new_value, v_at, v_run, v_actor
+    from pg_catalog.unnest(v_changes) as u;
   -- pg_notify refuses payloads of 8,000 bytes or more: a field list that long
-  -- (only with very many long column names) is sent as null; event_history has it.%11$s
+  -- (only with very many long column names) is sent as null; event_history has it.
+  -- The size is tested only when the list of every tracked column could reach it.%11$s
   return null;
 end
 $tmpl$,
@@ -66,9 +74,13 @@ $tmpl$,
     clock, run_id, actor,
     coalesce(nullif(pg_catalog.array_to_string(text_form, ', '), ''), '(none)'),
     scrapeguard.event_row_image_sql('old', text_form),
+    -- The size test only where some set of changed fields could exceed it: v_fields is
+    -- a subset of tracked, so its JSON text is never longer than tracked's.
     scrapeguard.revision_notify_sql('new', 'update',
-      'case when pg_catalog.octet_length(pg_catalog.array_to_json(v_fields)::pg_catalog.text) <= 7000 '
-      'then pg_catalog.array_to_json(v_fields)::pg_catalog.text else ''null'' end'))
+      case when pg_catalog.octet_length(pg_catalog.array_to_json(tracked)::pg_catalog.text) <= 7000
+           then 'pg_catalog.array_to_json(v_fields)::pg_catalog.text'
+           else 'case when pg_catalog.octet_length(pg_catalog.array_to_json(v_fields)::pg_catalog.text) <= 7000 '
+                'then pg_catalog.array_to_json(v_fields)::pg_catalog.text else ''null'' end' end))
 $function$;
 comment on function scrapeguard.revision_update_body(text[],text[],text[],text[],text,text,text) is
   'Generated-code body of the update row trigger: one revision row per changed tracked column (a delete and an insert when the id changes).';

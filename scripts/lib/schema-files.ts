@@ -107,6 +107,24 @@ export async function generateSchemaFiles(c: pg.Client): Promise<Map<string, str
     add(`${SCHEMA_DIR}/types/${d.file}.sql`, parts);
   }
 
+  // ---------------------------------------------------------------- composite types
+  const comps = await c.query<{ name: string; file: string; cols: string; cmt: string | null }>(
+    `select t.oid::regtype::text as name, n.nspname || '.' || t.typname as file,
+            (select pg_catalog.string_agg(pg_catalog.format('  %I %s', a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)),
+                                          E',\n' order by a.attnum)
+               from pg_catalog.pg_attribute a
+              where a.attrelid = t.typrelid and a.attnum > 0 and not a.attisdropped) as cols,
+            pg_catalog.obj_description(t.oid, 'pg_type') as cmt
+       from pg_catalog.pg_type t join pg_catalog.pg_namespace n on n.oid = t.typnamespace
+       join pg_catalog.pg_class cl on cl.oid = t.typrelid
+      where n.nspname in ('public', 'scrapeguard') and t.typtype = 'c' and cl.relkind = 'c' order by 2`,
+  );
+  for (const t of comps.rows) {
+    const parts = [`create type ${t.name} as (\n${t.cols}\n);`];
+    if (t.cmt !== null) parts.push(`comment on type ${t.name} is\n  ${lit(t.cmt)};`);
+    add(`${SCHEMA_DIR}/types/${t.file}.sql`, parts);
+  }
+
   // ---------------------------------------------------------------- tables
   const rels = await c.query<{ oid: number; nspname: string; relname: string; relkind: string; rls: boolean; force: boolean; cmt: string | null; bound: string | null; parent: string | null; partkey: string | null }>(
     `select c.oid, n.nspname, c.relname, c.relkind, c.relrowsecurity as rls, c.relforcerowsecurity as force,
