@@ -20,6 +20,6 @@ begin
 end
 $function$;
 comment on function scrapeguard.events_as_of_refusal(bigint,timestamp with time zone,timestamp with time zone) is
-  'events_as_of''s refusal: raises 22023 when `unknown` events cannot be rebuilt at `at`, else true. Called inside events_as_of''s statement, so that the refusal costs no separate pass over the history.';
+  'events_as_of''s refusal: raises 22023 when `unknown` events cannot be rebuilt at `at`, else true. events_as_of counts the refused events in the statement that reads the rows, so that the refusal costs no separate pass over the history.';
 grant execute on function scrapeguard.events_as_of_refusal(bigint,timestamp with time zone,timestamp with time zone) to authenticated;
 grant execute on function scrapeguard.events_as_of_refusal(bigint,timestamp with time zone,timestamp with time zone) to service_role;
