@@ -68,8 +68,8 @@ begin
     -- max() finds both; either saturates rather than overflows, and a saturated group
     -- takes the exact path.
     select r.event_id, r.field_name,
-           max((pg_catalog.least(r.revision, 8388607)::bigint << 40)
-               | pg_catalog.least(r.id, 1099511627775)) as newest,
+           max((least(r.revision, 8388607)::bigint << 40)
+               | least(r.id, 1099511627775)) as newest,
            max(r.revision) filter (where r.changed_at <= $1) as rev_at
       from public.event_revisions r
      group by r.event_id, r.field_name
