@@ -11,24 +11,27 @@
 -- Now:
 --   1. one pass over event_revisions grouped by (event, field) only: per group, its newest
 --      row as one bigint — revision in the high bits, id in the low 40 — so that a single
---      max() gives both the newest revision and the row holding it (an argmax without a
---      second pass or an array per row), and its newest revision recorded at or before `at`;
---   2. an event is settled at `at` when every group's newest revision was recorded at or
+--      max() gives both the newest revision and the id of the row holding it (an argmax
+--      without a second pass or an array per row), and its newest revision recorded at or
+--      before `at`;
+--   2. an event is settled at `at` when each group's newest revision was recorded at or
 --      before `at`: its target revision is then its last one, and its state is its newest
---      whole-row image plus the newest value of each field changed after that image. The
---      rows holding them are read by id (two index scans of the primary key over arrays of
---      ids), and each event is converted with jsonb_populate_record as an expression
---      (the whole row, then the changed fields onto that record) — no function scan;
---   3. the other events (something recorded after `at`, or a revision or id too large
---      for the packing, which then saturates) take the exact path of before, per group:
---      the revision in effect at the event's target (one backward descent of the unique
---      index when the newest is later), the values read by key through the unique index.
---      For a recent `at` these are the few events changed since; for an early one, all;
+--      whole-row image plus the newest value of each field changed after that image. Those
+--      rows are read by id (index scans of the primary key over arrays of ids: the newest
+--      row of every group in one scan, aggregated per event without the whole-row images,
+--      and the whole-row images in another), and each event is converted with
+--      jsonb_populate_record as an expression (the whole row, then the changed fields onto
+--      that record) — no function scan;
+--   3. the other events take the exact path of before, restricted to them: events with
+--      something recorded after `at`, a revision or id too large for the packing (which
+--      saturates rather than overflows), or a field whose newest value is older than the
+--      newest whole-row image (deleted and created again). For a recent `at` these are the
+--      few events changed since; for `at` = now(), none, and that path reads nothing;
 --   4. the refusal (22023, same message, detail and hint) is counted from the same
 --      statement — settled events without any whole-row revision, and the exact path's
---      refused events — and raised after the rows are read and before the function
---      returns any: a set-returning PL/pgSQL function hands its rows over only when it
---      ends, so an error still means no row;
+--      refused events — and raised after the rows are read, before the function returns
+--      any: a set-returning PL/pgSQL function hands its rows over only when it ends, so an
+--      error still means no row;
 --   5. the rows are returned one by one (RETURN NEXT of the converted record) from a FOR
 --      loop over the dynamic statement: cheaper than expanding the record into columns.
 -- The statement is still dynamic (planned at every call, so column changes of events
@@ -82,37 +85,46 @@ begin
         or (f.newest >> 40) = 8388607
         or (f.newest & 1099511627775) = 1099511627775
   ),
+  latest as materialized (
+    -- Per event, from the newest row of each of its groups (read by id: one index scan of
+    -- the primary key): its newest whole-row revision, the lowest of its fields' newest
+    -- revisions, and those fields' values. The whole-row image itself is left out here
+    -- (read again below, where it is converted): an aggregate's input may spill.
+    select r.event_id,
+           max(r.revision) filter (where r.field_name is null) as whole_rev,
+           min(r.revision) filter (where r.field_name is not null) as low,
+           pg_catalog.jsonb_object_agg(r.field_name, r.value) filter (where r.field_name is not null) as changes
+      from (select v.event_id, v.revision, v.field_name,
+                   case when v.field_name is not null then v.new_value end as value
+              from public.event_revisions v
+             where v.id = any (array(select f.newest & 1099511627775 from f
+                                      where (f.newest & 1099511627775) <> 1099511627775
+                                        and f.event_id not in (select u.event_id from unsettled u)))
+            offset 0) r
+     group by r.event_id
+  ),
+  exact as materialized (
+    -- Events read by the exact path: the unsettled ones, and settled ones with a field
+    -- whose newest value is older than the newest whole-row image (an event deleted and
+    -- created again), which that image must not be overwritten with.
+    select u.event_id from unsettled u
+    union
+    select l.event_id from latest l where l.low <= l.whole_rev
+  ),
   whole as (
-    -- Settled events: the newest whole-row revision, read by id.
+    -- Settled events: the newest whole-row image, read by id.
     select r.event_id, r.revision, r.operation, r.new_value
       from public.event_revisions r
      where r.id = any (array(select f.newest & 1099511627775 from f
-                              where f.field_name is null and (f.newest & 1099511627775) <> 1099511627775))
+                              where f.field_name is null and (f.newest & 1099511627775) <> 1099511627775
+                                and f.event_id not in (select u.event_id from unsettled u)))
        and r.field_name is null
-  ),
-  changes as (
-    -- Settled events: the newest value of each field changed after that whole-row revision.
-    select r.event_id, pg_catalog.jsonb_object_agg(r.field_name, r.new_value) as changes
-      from public.event_revisions r
-      join f s on s.event_id = r.event_id and s.field_name is null
-     where r.id = any (array(select f.newest & 1099511627775 from f
-                              where f.field_name is not null and (f.newest & 1099511627775) <> 1099511627775))
-       and r.field_name is not null
-       and r.revision > (s.newest >> 40)
-     group by r.event_id
-  ),
-  no_whole as (
-    -- Settled events with no whole-row revision at all: their state is unknown.
-    select distinct f.event_id
-      from f
-     where f.field_name is not null
-       and not exists (select from f s where s.event_id = f.event_id and s.field_name is null)
   ),
   target as materialized (
     -- The exact path. Per event: the target revision (the last recorded at or before `at`).
     select f.event_id, max(f.rev_at) as rev_at
       from f
-     where f.event_id in (select u.event_id from unsettled u)
+     where f.event_id in (select x.event_id from exact x)
      group by f.event_id
   ),
   k as materialized (
@@ -134,22 +146,22 @@ begin
     select k.event_id, k.rev from k where k.field_name is null and k.rev is not null
   ),
   exact_changes as (
-    select k.event_id,
-           pg_catalog.jsonb_object_agg(k.field_name,
-             (select r.new_value from public.event_revisions r
-               where r.event_id = k.event_id and r.revision = k.rev and r.field_name = k.field_name)) as changes
-      from k
-      join snaps s on s.event_id = k.event_id
-     where k.field_name is not null and k.rev > s.rev
-     group by k.event_id
+    -- The value of each field changed after the whole-row revision: one pass over the
+    -- field rows, semi-joined on the wanted keys (skipped when no event takes this path).
+    select r.event_id, pg_catalog.jsonb_object_agg(r.field_name, r.new_value) as changes
+      from public.event_revisions r
+     where r.field_name is not null
+       and (r.event_id, r.revision, r.field_name) in
+           (select k.event_id, k.rev, k.field_name
+              from k join snaps s on s.event_id = k.event_id
+             where k.field_name is not null and k.rev > s.rev)
+     group by r.event_id
   ),
   exact_whole as (
-    select s.event_id,
-           (select r.new_value from public.event_revisions r
-             where r.event_id = s.event_id and r.revision = s.rev and r.field_name is null
-               and r.operation <> 'delete') as new_value
-      from snaps s
-    offset 0
+    select w.event_id, w.new_value
+      from public.event_revisions w
+     where w.field_name is null and w.operation <> 'delete'
+       and (w.event_id, w.revision) in (select s.event_id, s.rev from snaps s)
   )
   -- The whole row, then the changed fields on it: converting the few changed values onto
   -- the record costs less than concatenating them onto the whole-row jsonb first.
@@ -158,9 +170,10 @@ begin
          end as r,
          null::uuid as refused
     from whole w
-    left join changes c on c.event_id = w.event_id
+    join latest c on c.event_id = w.event_id
    where w.operation <> 'delete'
-     and w.event_id not in (select u.event_id from unsettled u)
+     and w.revision = c.whole_rev
+     and w.event_id not in (select x.event_id from exact x)
   union all
   select case when c.changes is null then pg_catalog.jsonb_populate_record(null::public.events, w.new_value)
               else pg_catalog.jsonb_populate_record(pg_catalog.jsonb_populate_record(null::public.events, w.new_value), c.changes)
@@ -168,11 +181,12 @@ begin
          null
     from exact_whole w
     left join exact_changes c on c.event_id = w.event_id
-   where w.new_value is not null  -- null: deleted at that time
   union all
-  select null, n.event_id
-    from no_whole n
-   where n.event_id not in (select u.event_id from unsettled u)
+  -- Settled events without any whole-row revision: their state is unknown.
+  select null, l.event_id
+    from latest l
+   where l.whole_rev is null
+     and l.event_id not in (select u.event_id from unsettled u)
   union all
   -- Exact path: no revision up to `at` and not created in the kept history, or no
   -- whole-row revision up to the target.
