@@ -39,6 +39,25 @@
 --
 -- Every statement is CREATE OR REPLACE or COMMENT, so running this file twice changes nothing.
 
+create or replace function scrapeguard.events_as_of_refusal(unknown bigint, rebuildable_from timestamptz, at timestamptz)
+  returns boolean
+  language plpgsql
+  stable
+  set search_path = ''
+as $$
+begin
+  -- Called by events_as_of once it has read every row and before it returns any, so
+  -- that an unknown state is an error and never a missing row.
+  if events_as_of_refusal.unknown > 0 then
+    raise exception 'events_as_of: the history of % event(s) before % is not kept',
+      events_as_of_refusal.unknown, events_as_of_refusal.at
+      using errcode = '22023',
+            detail = pg_catalog.format('All events can be rebuilt from %s on.', events_as_of_refusal.rebuildable_from),
+            hint = 'Ask for a later time, or use event_as_of for single events.';
+  end if;
+  return true;
+end
+$$;
 comment on function scrapeguard.events_as_of_refusal(bigint, timestamptz, timestamptz) is
   'events_as_of''s refusal: raises 22023 when `unknown` events cannot be rebuilt at `at`, else true. events_as_of counts the refused events in the statement that reads the rows, so that the refusal costs no separate pass over the history.';
 

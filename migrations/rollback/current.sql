@@ -2,6 +2,25 @@
 -- what that migration does. npm run commit moves it to migrations/rollback/NNNNNN.sql.
 -- The definitions below are those of migration 000013 (schema/ as generated before this change).
 
+CREATE OR REPLACE FUNCTION scrapeguard.events_as_of_refusal(unknown bigint, rebuildable_from timestamp with time zone, at timestamp with time zone)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+begin
+  -- Called once per events_as_of statement, before its first row (a one-time filter), so
+  -- that an unknown state is an error and never a missing row.
+  if events_as_of_refusal.unknown > 0 then
+    raise exception 'events_as_of: the history of % event(s) before % is not kept',
+      events_as_of_refusal.unknown, events_as_of_refusal.at
+      using errcode = '22023',
+            detail = pg_catalog.format('All events can be rebuilt from %s on.', events_as_of_refusal.rebuildable_from),
+            hint = 'Ask for a later time, or use event_as_of for single events.';
+  end if;
+  return true;
+end
+$function$;
 comment on function scrapeguard.events_as_of_refusal(bigint, timestamptz, timestamptz) is
   'events_as_of''s refusal: raises 22023 when `unknown` events cannot be rebuilt at `at`, else true. Called inside events_as_of''s statement, so that the refusal costs no separate pass over the history.';
 

@@ -7,7 +7,7 @@ CREATE OR REPLACE FUNCTION scrapeguard.events_as_of_refusal(unknown bigint, rebu
  SET search_path TO ''
 AS $function$
 begin
-  -- Called once per events_as_of statement, before its first row (a one-time filter), so
+  -- Called by events_as_of once it has read every row and before it returns any, so
   -- that an unknown state is an error and never a missing row.
   if events_as_of_refusal.unknown > 0 then
     raise exception 'events_as_of: the history of % event(s) before % is not kept',
