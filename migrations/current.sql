@@ -22,8 +22,8 @@
 --      and the whole-row images in another), and each event is converted with
 --      jsonb_populate_record as an expression (the whole row, then the changed fields onto
 --      that record) — no function scan;
---   3. the other events take the exact path of before, restricted to them: events with
---      something recorded after `at`, a revision or id too large for the packing (which
+--   3. the other events take the exact path of before, restricted to them: events with a
+--      group whose newest row was recorded after `at`, a revision or id too large for the packing (which
 --      saturates rather than overflows), or a field whose newest value is older than the
 --      newest whole-row image (deleted and created again). For a recent `at` these are the
 --      few events changed since; for `at` = now(), none, and that path reads nothing;
@@ -97,7 +97,9 @@ begin
      group by r.event_id, r.field_name
   ),
   unsettled as materialized (
-    -- Events with something recorded after `at` (or a saturated group): the exact path.
+    -- Events with a group whose newest row was recorded after `at` (or is saturated): the
+    -- exact path. In the others every group's newest revision is at or before the event's
+    -- target, which is then its last revision.
     select distinct f.event_id
       from f
      where f.rev_at is distinct from (f.newest >> 40)::integer

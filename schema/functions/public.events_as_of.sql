@@ -37,7 +37,9 @@ begin
      group by r.event_id, r.field_name
   ),
   unsettled as materialized (
-    -- Events with something recorded after `at` (or a saturated group): the exact path.
+    -- Events with a group whose newest row was recorded after `at` (or is saturated): the
+    -- exact path. In the others every group's newest revision is at or before the event's
+    -- target, which is then its last revision.
     select distinct f.event_id
       from f
      where f.rev_at is distinct from (f.newest >> 40)::integer
