@@ -26,7 +26,7 @@
 --      group whose newest row was recorded after `at`, a revision or id too large for the packing (which
 --      saturates rather than overflows), or a field whose newest value is older than the
 --      newest whole-row image (deleted and created again). For a recent `at` these are the
---      few events changed since; for `at` = now(), none, and that path reads nothing;
+--      few events changed since; for `at` = now(), none (its passes stop at their first row);
 --   4. the refusal (22023, same message, detail and hint) is counted from the same
 --      statement — settled events without any whole-row revision, and the exact path's
 --      refused events — and raised after the rows are read, before the function returns
