@@ -9,6 +9,10 @@ CREATE OR REPLACE FUNCTION public.events_as_of(at timestamp with time zone)
  SET enable_mergejoin TO 'off'
  SET enable_sort TO 'off'
 AS $function$
+declare
+  v_row record;
+  v_refused uuid[] := '{}';
+  v_rebuildable_from timestamptz;
 begin
   if events_as_of.at is null then
     raise exception 'events_as_of: at is required' using errcode = '22004';
@@ -18,45 +22,93 @@ begin
   -- when a column is added, dropped or retyped (the query names the row type, not the
   -- table), so the same connection then failed with 42804 "structure of query does not
   -- match function result type". Planning is small next to reading the revisions.
-  return query execute $q$
-  with g as materialized (
-    -- One pass: per (event, field) (field null: the whole-row revisions) and per event.
-    select r.event_id, r.field_name, grouping(r.field_name) as per_event,
-           max(r.revision) as last_rev,
+  -- Each row is either an event's state (r) or an event whose state is unknown (refused).
+  for v_row in execute $q$
+  with f as materialized (
+    -- One pass, per (event, field) (field null: the whole-row revisions). newest packs
+    -- the newest revision (high bits) and the id of its row (low 40 bits), so that one
+    -- max() finds both; either saturates rather than overflows, and a saturated group
+    -- takes the exact path.
+    select r.event_id, r.field_name,
+           max((least(r.revision, 8388607)::bigint << 40)
+               | least(r.id, 1099511627775)) as newest,
            max(r.revision) filter (where r.changed_at <= $1) as rev_at
       from public.event_revisions r
-     group by grouping sets ((r.event_id, r.field_name), (r.event_id))
+     group by r.event_id, r.field_name
+  ),
+  unsettled as materialized (
+    -- Events with a group whose newest row was recorded after `at` (or is saturated): the
+    -- exact path. In the others every group's newest revision is at or before the event's
+    -- target, which is then its last revision.
+    select distinct f.event_id
+      from f
+     where f.rev_at is distinct from (f.newest >> 40)::integer
+        or (f.newest >> 40) = 8388607
+        or (f.newest & 1099511627775) = 1099511627775
+  ),
+  latest as materialized (
+    -- Per event, from the newest row of each of its groups (read by id: one index scan of
+    -- the primary key): its newest whole-row revision, the lowest of its fields' newest
+    -- revisions, and those fields' values. The whole-row image itself is left out here
+    -- (read again below, where it is converted): an aggregate's input may spill.
+    select r.event_id,
+           max(r.revision) filter (where r.field_name is null) as whole_rev,
+           min(r.revision) filter (where r.field_name is not null) as low,
+           pg_catalog.jsonb_object_agg(r.field_name, r.value) filter (where r.field_name is not null) as changes
+      from (select v.event_id, v.revision, v.field_name,
+                   case when v.field_name is not null then v.new_value end as value
+              from public.event_revisions v
+             where v.id = any (array(select f.newest & 1099511627775 from f
+                                      where (f.newest & 1099511627775) <> 1099511627775
+                                        and f.event_id not in (select u.event_id from unsettled u)))
+            offset 0) r
+     group by r.event_id
+  ),
+  exact as materialized (
+    -- Events read by the exact path: the unsettled ones, and settled ones with a field
+    -- whose newest value is older than the newest whole-row image (an event deleted and
+    -- created again), which that image must not be overwritten with.
+    select u.event_id from unsettled u
+    union
+    select l.event_id from latest l where l.low <= l.whole_rev
+  ),
+  whole as (
+    -- Settled events: the newest whole-row image, read by id.
+    select r.event_id, r.revision, r.operation, r.new_value
+      from public.event_revisions r
+     where r.id = any (array(select f.newest & 1099511627775 from f
+                              where f.field_name is null and (f.newest & 1099511627775) <> 1099511627775
+                                and f.event_id not in (select u.event_id from unsettled u)))
+       and r.field_name is null
+  ),
+  target as materialized (
+    -- The exact path. Per event: the target revision (the last recorded at or before `at`).
+    select f.event_id, max(f.rev_at) as rev_at
+      from f
+     where f.event_id in (select x.event_id from exact x)
+     group by f.event_id
   ),
   k as materialized (
-    -- Per (event, field): the revision in effect at the event's target revision.
+    -- Per (event, field): the revision in effect at the event's target: its newest when
+    -- that is not later than the target, else one backward descent of the unique index
+    -- (revision and changed_at order can disagree when transactions overlap).
     select f.event_id, f.field_name,
-           case when f.last_rev <= e.rev_at then f.last_rev
+           case when (f.newest >> 40) < 8388607 and (f.newest >> 40) <= t.rev_at then (f.newest >> 40)::integer
                 else (select max(w.revision)
                         from public.event_revisions w
-                       where w.event_id = f.event_id and w.revision <= e.rev_at
+                       where w.event_id = f.event_id and w.revision <= t.rev_at
                          and w.field_name is not distinct from f.field_name) end as rev
-      from g f
-      join g e on e.event_id = f.event_id
-     where f.per_event = 0 and e.per_event = 1 and e.rev_at is not null
+      from f
+      join target t on t.event_id = f.event_id
+     where t.rev_at is not null
   ),
   snaps as materialized (
     -- The latest whole-row revision at or before the target.
     select k.event_id, k.rev from k where k.field_name is null and k.rev is not null
   ),
-  refused as (
-    select count(*) as n,
-           max((select min(c.changed_at) from public.event_revisions c where c.event_id = h.event_id)) as rebuildable_from
-      from g h
-      left join snaps s on s.event_id = h.event_id
-     where h.per_event = 1
-       and ((h.rev_at is null
-             and not exists (select from public.event_revisions c
-                              where c.event_id = h.event_id and c.revision = 1 and c.field_name is null
-                                and c.operation = 'insert'))
-            or (h.rev_at is not null and s.rev is null))
-  ),
-  changes as (
-    -- The value of each field changed after the whole-row revision (one row per field).
+  exact_changes as (
+    -- The value of each field changed after the whole-row revision: one pass over the
+    -- field rows, semi-joined on the wanted keys (skipped when no event takes this path).
     select r.event_id, pg_catalog.jsonb_object_agg(r.field_name, r.new_value) as changes
       from public.event_revisions r
      where r.field_name is not null
@@ -65,18 +117,63 @@ begin
               from k join snaps s on s.event_id = k.event_id
              where k.field_name is not null and k.rev > s.rev)
      group by r.event_id
+  ),
+  exact_whole as (
+    select w.event_id, w.new_value
+      from public.event_revisions w
+     where w.field_name is null and w.operation <> 'delete'
+       and (w.event_id, w.revision) in (select s.event_id, s.rev from snaps s)
   )
   -- The whole row, then the changed fields on it: converting the few changed values onto
   -- the record costs less than concatenating them onto the whole-row jsonb first.
-  select e.*
-    from public.event_revisions w
-    left join changes c on c.event_id = w.event_id
-   cross join lateral pg_catalog.jsonb_populate_record(null::public.events, w.new_value) b
-   cross join lateral pg_catalog.jsonb_populate_record(b, coalesce(c.changes, '{}'::jsonb)) e
-   where w.field_name is null and w.operation <> 'delete'
-     and (w.event_id, w.revision) in (select s.event_id, s.rev from snaps s)
-     and (select scrapeguard.events_as_of_refusal(x.n, x.rebuildable_from, $1) from refused x)
-  $q$ using events_as_of.at;
+  select case when c.changes is null then pg_catalog.jsonb_populate_record(null::public.events, w.new_value)
+              else pg_catalog.jsonb_populate_record(pg_catalog.jsonb_populate_record(null::public.events, w.new_value), c.changes)
+         end as r,
+         null::uuid as refused
+    from whole w
+    join latest c on c.event_id = w.event_id
+   where w.operation <> 'delete'
+     and w.revision = c.whole_rev
+     and w.event_id not in (select x.event_id from exact x)
+  union all
+  select case when c.changes is null then pg_catalog.jsonb_populate_record(null::public.events, w.new_value)
+              else pg_catalog.jsonb_populate_record(pg_catalog.jsonb_populate_record(null::public.events, w.new_value), c.changes)
+         end,
+         null
+    from exact_whole w
+    left join exact_changes c on c.event_id = w.event_id
+  union all
+  -- Settled events without any whole-row revision: their state is unknown.
+  select null, l.event_id
+    from latest l
+   where l.whole_rev is null
+     and l.event_id not in (select u.event_id from unsettled u)
+  union all
+  -- Exact path: no revision up to `at` and not created in the kept history, or no
+  -- whole-row revision up to the target.
+  select null, t.event_id
+    from target t
+    left join snaps s on s.event_id = t.event_id
+   where (t.rev_at is null
+          and not exists (select from public.event_revisions c
+                           where c.event_id = t.event_id and c.revision = 1 and c.field_name is null
+                             and c.operation = 'insert'))
+      or (t.rev_at is not null and s.rev is null)
+  $q$ using events_as_of.at
+  loop
+    if v_row.refused is not null then
+      v_refused := v_refused || v_row.refused;
+    else
+      return next v_row.r;
+    end if;
+  end loop;
+  if pg_catalog.cardinality(v_refused) > 0 then
+    -- Raised before the function returns: the rows read so far are never handed over.
+    select max((select min(c.changed_at) from public.event_revisions c where c.event_id = u.id))
+      into v_rebuildable_from
+      from pg_catalog.unnest(v_refused) u(id);
+    perform scrapeguard.events_as_of_refusal(pg_catalog.cardinality(v_refused), v_rebuildable_from, events_as_of.at);
+  end if;
 end
 $function$;
 comment on function public.events_as_of(timestamp with time zone) is

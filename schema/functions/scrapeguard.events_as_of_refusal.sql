@@ -7,7 +7,7 @@ CREATE OR REPLACE FUNCTION scrapeguard.events_as_of_refusal(unknown bigint, rebu
  SET search_path TO ''
 AS $function$
 begin
-  -- Called once per events_as_of statement, before its first row (a one-time filter), so
+  -- Called by events_as_of once it has read every row and before it returns any, so
   -- that an unknown state is an error and never a missing row.
   if events_as_of_refusal.unknown > 0 then
     raise exception 'events_as_of: the history of % event(s) before % is not kept',
@@ -20,6 +20,6 @@ begin
 end
 $function$;
 comment on function scrapeguard.events_as_of_refusal(bigint,timestamp with time zone,timestamp with time zone) is
-  'events_as_of''s refusal: raises 22023 when `unknown` events cannot be rebuilt at `at`, else true. Called inside events_as_of''s statement, so that the refusal costs no separate pass over the history.';
+  'events_as_of''s refusal: raises 22023 when `unknown` events cannot be rebuilt at `at`, else true. events_as_of counts the refused events in the statement that reads the rows, so that the refusal costs no separate pass over the history.';
 grant execute on function scrapeguard.events_as_of_refusal(bigint,timestamp with time zone,timestamp with time zone) to authenticated;
 grant execute on function scrapeguard.events_as_of_refusal(bigint,timestamp with time zone,timestamp with time zone) to service_role;
