@@ -27,8 +27,7 @@ begin
     values (new.id, v_rev, 'insert', null, pg_catalog.to_jsonb(new), v_at, (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.run_id', true), '')::pg_catalog.uuid,
     case
-      when pg_catalog.strpos(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"') > 0
-       and pg_catalog.current_setting('role') in ('service_role', 'none')
+      when pg_catalog.split_part(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"', 2) <> ''
       then scrapeguard.header_run_id()
     end)
 ), (coalesce(
@@ -70,8 +69,7 @@ begin
     values (old.id, v_rev, 'delete', pg_catalog.to_jsonb(old), null, v_at, (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.run_id', true), '')::pg_catalog.uuid,
     case
-      when pg_catalog.strpos(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"') > 0
-       and pg_catalog.current_setting('role') in ('service_role', 'none')
+      when pg_catalog.split_part(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"', 2) <> ''
       then scrapeguard.header_run_id()
     end)
 ), (coalesce(
