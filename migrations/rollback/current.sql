@@ -1,7 +1,10 @@
 -- Down script of the migration in migrations/current.sql: header_run_id() and
 -- current_change_run_id() as they were (schema/ before this migration: both VOLATILE, the
 -- per-statement cache in scrapeguard.header_run, the role tested in the rule), then the
--- revision triggers regenerated with that rule (they embed current_change_run_id()'s body).
+-- revision triggers regenerated with that rule (they embed current_change_run_id()'s body);
+-- ingest_events without its own enable_memoize.
+
+alter function public.ingest_events(uuid, jsonb, boolean, text) reset enable_memoize;
 
 CREATE OR REPLACE FUNCTION scrapeguard.header_run_id()
  RETURNS uuid

@@ -4,7 +4,7 @@
 -- x-scrapeguard-run-id header fallback of the revision triggers.
 begin;
 set local search_path = public, extensions;
-select plan(49);
+select plan(50);
 
 set local scrapeguard.now = '2026-05-01 10:00:00+00';
 insert into public.event_sources (id, name, base_url) values
@@ -253,6 +253,14 @@ end
 $$;
 select ok((select count(*) = 1 and bool_and(line ~ '^Result') from t_plan),
   'the rule is a plan of one Result node: no subquery, no scan');
+
+-- ingest_events probes events once per item by the id its key names: a Memoize cache over
+-- that probe never hits (every item names another event) and only costs, so the function
+-- turns it off for its call.
+select ok((select p.proconfig @> array['enable_memoize=off'] and p.proconfig @> array['search_path=""']
+             from pg_catalog.pg_proc p
+            where p.oid = 'public.ingest_events(uuid, jsonb, boolean, text)'::regprocedure),
+  'ingest_events runs with enable_memoize off (and search_path empty)');
 
 select * from finish();
 rollback;
