@@ -10,6 +10,7 @@
  *                     service_role with the request header x-scrapeguard-run-id set: revision
  *                     triggers reading the run from the header / the triggers as they were
  *                     before (run from the change context only)                             goal ≤ 1.05×
+ *                     (diagnostic: the floor, one lookup of the run per statement and nothing else)
  *
  * Both sides run from one client connection, one statement per round trip (the ingest side
  * one ingest_events call per batch, a new run per round of 20 batches, as a scraper starts
@@ -372,6 +373,27 @@ as $$
   select nullif(pg_catalog.current_setting('scrapeguard.run_id', true), '')::pg_catalog.uuid
 $$`;
 
+/**
+ * The floor of any header rule: the change context's run looked up once per statement by a
+ * PL/pgSQL function (one primary-key probe of scraping_runs through SPI, the part a header
+ * cannot do without: the run must exist and be running), no header read at all.
+ */
+const LOOKUP_FN = `create or replace function bench.context_run_looked_up() returns uuid
+  language plpgsql stable set search_path = ''
+as $$
+declare
+  v_id pg_catalog.uuid := nullif(pg_catalog.current_setting('scrapeguard.run_id', true), '')::pg_catalog.uuid;
+begin
+  select r.id into v_id from public.scraping_runs r where r.id = v_id and r.status = 'running';
+  return v_id;
+end
+$$`;
+const LOOKUP_ONLY = `create or replace function scrapeguard.current_change_run_id() returns uuid
+  language sql stable set search_path = ''
+as $$
+  select bench.context_run_looked_up()
+$$`;
+
 async function header(urls: ServerUrls): Promise<Row[]> {
   const f = await fixture(urls);
   const owner = await connect(f.url);
@@ -419,6 +441,8 @@ async function header(urls: ServerUrls): Promise<Row[]> {
     const before = (await f.c.query<{ n: number }>(`select count(*)::int as n from public.event_revisions where run_id = $1`, [run])).rows[0]!.n;
     const none = await interleave(ROUNDS, side(CONTEXT_ONLY, 'none'), side(shipped, 'none'));
     const attributedVsNot = await interleave(ROUNDS, side(CONTEXT_ONLY, 'none'), side(shipped, 'header'));
+    await owner.query(LOOKUP_FN);
+    const floor = await interleave(ROUNDS, side(CONTEXT_ONLY, 'context'), side(LOOKUP_ONLY, 'context'));
     await use(shipped);
     await attribute('none');
     return [
@@ -448,6 +472,15 @@ async function header(urls: ServerUrls): Promise<Row[]> {
         goal: 'diagnostic',
         unit: 'µs/statement',
         notes: `DIAGNOSTIC: attribution itself, whatever names the run: the header lookup plus the foreign-key check of event_revisions.run_id (a key-share lock of the run's row per revision); median of ${ROUNDS} alternating rounds (ratios ${ratiosText(attributedVsNot.ratios)})${cpuText(attributedVsNot.cpuRatios)}`,
+      },
+      {
+        name: 'header floor: the same updates, the context\'s run looked up once per statement by a PL/pgSQL function / the context only',
+        baseline: round3(floor.base),
+        measured: round3(floor.meas),
+        ratio: round3(floor.ratio),
+        goal: 'diagnostic',
+        unit: 'µs/statement',
+        notes: `DIAGNOSTIC: what any header rule must pay at least (the run must exist and be running: one primary-key probe of scraping_runs through SPI, and the call), without reading the header; median of ${ROUNDS} alternating rounds (ratios ${ratiosText(floor.ratios)})${cpuText(floor.cpuRatios)}`,
       },
     ];
   } finally {

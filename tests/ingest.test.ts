@@ -261,7 +261,7 @@ for (const shape of SHAPES) {
       expect(counts.rows[0]).toEqual({ events_found: 8, events_created: 3, events_updated: 1, events_skipped: 2, events_failed: 2 });
     });
 
-    test('the header is looked up once per statement: every row of a statement attributed; a run finished, another header or another role seen by the next one', async () => {
+    test('the header: every row of a statement attributed; a run finished, another header or another role seen by the next statement', async () => {
       const src = await source(`header cache ${shape.label}`);
       const runA = await startRun(src);
       const runB = await startRun(src);
@@ -279,8 +279,6 @@ for (const shape of SHAPES) {
         await c.query(`select set_config('request.headers', $1, true)`, [header(runA)]);
         const u = await c.query(`update public.events set title = title || ' a' where id = any ($1::uuid[])`, [ids]);
         expect(u.rowCount).toBe(3);
-        const cached = await c.query<{ v: string }>(`select current_setting('scrapeguard.header_run', true) as v`);
-        expect(cached.rows[0]!.v.startsWith(`${runA}+`)).toBe(true);
         // Finished by this very transaction: the next statement looks the run up again.
         await c.query(`select public.finish_run($1, 'succeeded')`, [runA]);
         await c.query(`update public.events set title = title || ' b' where id = $1`, [ids[0]]);
@@ -300,12 +298,114 @@ for (const shape of SHAPES) {
           ['a b', null],
           ['a c', runB],
         ]);
-        // Another role in the same transaction: the cached run is not handed to it.
+        // Another role in the same transaction: the header names no run for it
+        // (header_run_id() tests the role itself, called directly too).
         await c.query('grant execute on function scrapeguard.current_change_run_id(), scrapeguard.header_run_id() to authenticated');
         await c.query('set local role authenticated');
         expect((await c.query(`select scrapeguard.current_change_run_id() as r`)).rows[0].r).toBeNull();
+        expect((await c.query(`select scrapeguard.header_run_id() as r`)).rows[0].r).toBeNull();
         await c.query('set local role service_role');
         expect((await c.query(`select scrapeguard.current_change_run_id() as r`)).rows[0].r).toBe(runB);
+      } finally {
+        await c.query('rollback');
+        await c.end();
+      }
+    });
+
+    test('statements sent in one simple-query string: a run finished or a header changed between them is seen by the next one', async () => {
+      // They share statement_timestamp(); the answer of the first statement was kept per
+      // statement start and handed to the next ones until the run was looked up at each call.
+      const src = await source(`header one string ${shape.label}`);
+      const runA = await startRun(src);
+      const runB = await startRun(src);
+      const ids = (
+        await admin.query<{ id: string }>(
+          `insert into public.events (title, start_time, status)
+           select 'String ' || g, '2026-12-01', 'published' from generate_series(1, 3) g returning id`,
+        )
+      ).rows.map((r) => r.id);
+      const header = (run: string) => JSON.stringify({ 'x-scrapeguard-run-id': run });
+      const c = await db.client();
+      try {
+        await c.query('begin');
+        await c.query('set local role service_role');
+        // No parameters: one simple-query message holding all of it.
+        await c.query(
+          `select set_config('request.headers', '${header(runA)}', true);
+           update public.events set title = title || ' a' where id = '${ids[0]}';
+           select public.finish_run('${runA}', 'succeeded');
+           update public.events set title = title || ' b' where id = '${ids[1]}';
+           select set_config('request.headers', '${header(runB)}', true);
+           update public.events set title = title || ' c' where id = '${ids[2]}';`,
+        );
+        await c.query('reset role');
+        const revs = await c.query<{ title: string; run_id: string | null }>(
+          `select new_value #>> '{}' as title, run_id from public.event_revisions
+            where event_id = any ($1::uuid[]) and field_name = 'title' order by id`,
+          [ids],
+        );
+        expect(revs.rows.map((r) => [r.title.replace(/^String \d /, ''), r.run_id])).toEqual([
+          ['a', runA],
+          ['b', null],
+          ['c', runB],
+        ]);
+      } finally {
+        await c.query('rollback');
+        await c.end();
+      }
+    });
+
+    test('the header id: only a quoted 8-4-4-4-12 hex id right after the name names the run; anything else leaves the write unattributed, never failed', async () => {
+      const src = await source(`header shapes ${shape.label}`);
+      const run = await startRun(src);
+      const finished = await startRun(src);
+      await admin.query(`select public.finish_run($1, 'succeeded')`, [finished]);
+      const id = (
+        await admin.query<{ id: string }>(
+          `insert into public.events (title, start_time, status) values ('Shapes', '2026-12-01', 'published') returning id`,
+        )
+      ).rows[0]!.id;
+      const name = '"x-scrapeguard-run-id"';
+      const cases: [string, string | null][] = [
+        [JSON.stringify({ accept: '*/*', 'x-scrapeguard-run-id': run }), run],
+        [`{${name} : "${run.toUpperCase()}"}`, run],
+        [`{${name}:"${run}", "content-type": "application/x-www-form-urlencoded", "x-a-b-c-d-e": "f"}`, run],
+        [`{${name}:"${run}x"}`, null],
+        [`{${name}:"${run.slice(0, -1)}"}`, null],
+        [`{${name}:"${run.slice(0, 2)}g${run.slice(3)}"}`, null],
+        [`{${name}:"${run.slice(0, 2)}-${run.slice(3)}"}`, null],
+        [`{${name}:"${run.slice(0, 2)}"${run.slice(3)}"}`, null],
+        [`{${name}:"${run.slice(0, 2)}é${run.slice(3)}"}`, null],
+        [`{${name}:"{${run}}"}`, null],
+        [`{${name}:"${run.replaceAll('-', '')}"}`, null],
+        [`{${name}:null}`, null],
+        [`{${name}:`, null],
+        [`{"via": ${name}, "${run}": "1"}`, null],
+        [`{"x-scrapeguard-run-id-2":"${run}"}`, null],
+        [`{${name}:"${finished}"}`, null],
+        [`{${name}:"00000000-0000-4000-8000-000000000000"}`, null],
+        ['{not json', null],
+        ['', null],
+      ];
+      const c = await db.client();
+      try {
+        await c.query('begin');
+        await c.query('set local role service_role');
+        const got: (string | null)[] = [];
+        for (const [i, [headers]] of cases.entries()) {
+          await c.query(`select set_config('request.headers', $1, true)`, [headers]);
+          const u = await c.query(`update public.events set title = $2 where id = $1`, [id, `Shapes ${i}`]);
+          expect(u.rowCount).toBe(1);
+          got.push((await c.query<{ r: string | null }>(`select scrapeguard.current_change_run_id() as r`)).rows[0]!.r);
+        }
+        await c.query('reset role');
+        const revs = await c.query<{ run_id: string | null }>(
+          `select run_id from public.event_revisions where event_id = $1 and field_name = 'title' order by id`,
+          [id],
+        );
+        const expected = cases.map(([, r]) => r);
+        expect(got).toEqual(expected);
+        expect(revs.rows.map((r) => r.run_id)).toEqual(expected);
       } finally {
         await c.query('rollback');
         await c.end();

@@ -4,6 +4,7 @@ CREATE OR REPLACE FUNCTION public.ingest_events(run_id uuid, events jsonb, compl
  RETURNS jsonb
  LANGUAGE plpgsql
  SET search_path TO ''
+ SET enable_memoize TO 'off'
 AS $function$
 declare
   p_run_id alias for $1;

@@ -3,16 +3,16 @@
 CREATE OR REPLACE FUNCTION scrapeguard.current_change_run_id()
  RETURNS uuid
  LANGUAGE sql
+ STABLE
  SET search_path TO ''
 AS $function$
   select coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.run_id', true), '')::pg_catalog.uuid,
     case
-      when pg_catalog.strpos(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"') > 0
-       and pg_catalog.current_setting('role') in ('service_role', 'none')
+      when pg_catalog.split_part(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"', 2) <> ''
       then scrapeguard.header_run_id()
     end)
 $function$;
 comment on function scrapeguard.current_change_run_id() is
-  'The scraping run of the current change: set_change_context''s run for this transaction, else (requests as service_role) the running run named by the request header x-scrapeguard-run-id (looked up once per statement), else null. An unknown, malformed or finished run in the header is ignored.';
+  'The scraping run of the current change: set_change_context''s run for this transaction, else (requests as service_role) the running run named by the request header x-scrapeguard-run-id, else null. An unknown, malformed or finished run in the header is ignored.';
 grant execute on function scrapeguard.current_change_run_id() to service_role;

@@ -38,8 +38,7 @@ begin
     v_run := (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.run_id', true), '')::pg_catalog.uuid,
     case
-      when pg_catalog.strpos(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"') > 0
-       and pg_catalog.current_setting('role') in ('service_role', 'none')
+      when pg_catalog.split_part(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"', 2) <> ''
       then scrapeguard.header_run_id()
     end)
 );
@@ -84,8 +83,7 @@ begin
     v_run := (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.run_id', true), '')::pg_catalog.uuid,
     case
-      when pg_catalog.strpos(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"') > 0
-       and pg_catalog.current_setting('role') in ('service_role', 'none')
+      when pg_catalog.split_part(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"', 2) <> ''
       then scrapeguard.header_run_id()
     end)
 );
@@ -209,8 +207,7 @@ begin
   v_run := (coalesce(
     nullif(pg_catalog.current_setting('scrapeguard.run_id', true), '')::pg_catalog.uuid,
     case
-      when pg_catalog.strpos(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"') > 0
-       and pg_catalog.current_setting('role') in ('service_role', 'none')
+      when pg_catalog.split_part(pg_catalog.current_setting('request.headers', true), '"x-scrapeguard-run-id"', 2) <> ''
       then scrapeguard.header_run_id()
     end)
 );

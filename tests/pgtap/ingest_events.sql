@@ -4,7 +4,7 @@
 -- x-scrapeguard-run-id header fallback of the revision triggers.
 begin;
 set local search_path = public, extensions;
-select plan(47);
+select plan(50);
 
 set local scrapeguard.now = '2026-05-01 10:00:00+00';
 insert into public.event_sources (id, name, base_url) values
@@ -213,21 +213,27 @@ select is((select actor from public.event_revisions where id > (select last_id f
 select set_config('request.headers', '', true);
 
 -- The header is honoured for the service role only: a user of the API cannot claim a run
--- (the function is granted here only to call it as that user; the test rolls back).
--- (EXECUTE is checked for every function of an expression when it is set up, so
--- header_run_id() too, though the role test before it keeps it from being called.)
+-- (the functions are granted here only to call them as that user; the test rolls back).
+-- header_run_id() tests the role itself, so it says null when called directly too.
 grant execute on function scrapeguard.current_change_run_id(), scrapeguard.header_run_id() to authenticated;
 set local role authenticated;
 select set_config('request.headers', json_build_object('x-scrapeguard-run-id', (select id from t_run_b))::text, true);
 select is(scrapeguard.current_change_run_id(), null::uuid, 'for authenticated, the header names no run');
+select is(scrapeguard.header_run_id(), null::uuid, 'for authenticated, header_run_id() itself names no run');
 reset role;
 select set_config('request.headers', '', true);
 
 -- The rule is embedded in the generated triggers (no function call per revision). It
 -- names no table: a subquery of scraping_runs in the trigger's statement, even one that
 -- never ran, was locked and set up at every write, header or not. The header's run is
--- read by header_run_id(), called only when the headers name it (once per statement;
--- the first version matched a pattern for every row of scraping_runs).
+-- read by header_run_id(), called only when the headers name it (the first version
+-- matched a pattern for every row of scraping_runs). Both are STABLE: a VOLATILE function
+-- in the trigger's INSERT … SELECT kept the planner from flattening it, and the subquery
+-- scan that stayed was set up at every write, header or not.
+select is((select pg_catalog.array_agg(p.provolatile::text order by p.oid::regprocedure::text)
+             from pg_catalog.pg_proc p
+            where p.oid in ('scrapeguard.current_change_run_id()'::regprocedure, 'scrapeguard.header_run_id()'::regprocedure)),
+  array['s', 's'], 'current_change_run_id() and header_run_id() are STABLE');
 select isnt(scrapeguard.function_body_expression('scrapeguard.current_change_run_id()'), null,
   'current_change_run_id() is one expression, embeddable in the trigger code');
 select ok((select p.prosrc ~ 'x-scrapeguard-run-id' and p.prosrc ~ 'scrapeguard\.header_run_id\(\)'
@@ -247,6 +253,14 @@ end
 $$;
 select ok((select count(*) = 1 and bool_and(line ~ '^Result') from t_plan),
   'the rule is a plan of one Result node: no subquery, no scan');
+
+-- ingest_events probes events once per item by the id its key names: a Memoize cache over
+-- that probe never hits (every item names another event) and only costs, so the function
+-- turns it off for its call.
+select ok((select p.proconfig @> array['enable_memoize=off'] and p.proconfig @> array['search_path=""']
+             from pg_catalog.pg_proc p
+            where p.oid = 'public.ingest_events(uuid, jsonb, boolean, text)'::regprocedure),
+  'ingest_events runs with enable_memoize off (and search_path empty)');
 
 select * from finish();
 rollback;
