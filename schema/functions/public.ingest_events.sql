@@ -273,18 +273,18 @@ begin
         changed as (
           update public.events e
              set %2$s
-            from rows from (pg_catalog.jsonb_populate_recordset(null::public.events, $1)) with ordinality as r
-           where e.id = r.id
+            from rows from (pg_catalog.unnest($3::integer[]), pg_catalog.unnest($2::uuid[])) with ordinality as u (item, event_id, ord)
+            cross join lateral pg_catalog.jsonb_populate_record(null::public.events, $1 -> (u.item - 1)) as r
+           where e.id = u.event_id
              and (select pg_catalog.count(*) from locked) >= 0
              and (%1$s)
-          returning r.ordinality::integer as ord
+          returning u.ord::integer as ord
         )
         select pg_catalog.array_agg(c.ord) from changed c
       $sql$, v_gpred, v_set)
         into v_done_idx
-        using pg_catalog.to_jsonb(array(select (p_items -> (i - 1)) || pg_catalog.jsonb_build_object('id', v_event_ids[i])
-                                          from pg_catalog.unnest(g.idx) as i)),
-              array(select v_event_ids[i] from pg_catalog.unnest(g.idx) as i);
+        -- The items are read where they are (no copy of them with their ids added).
+        using p_items, array(select v_event_ids[i] from pg_catalog.unnest(g.idx) as i), g.idx;
       v_updated := coalesce(v_updated, '{}') || array(select g.idx[d] from pg_catalog.unnest(v_done_idx) as d);
     end loop;
     c_updated := coalesce(pg_catalog.cardinality(v_updated), 0);
