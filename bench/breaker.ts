@@ -15,9 +15,10 @@
  *
  * Three more rows are diagnostics, without goals of their own, to show where the pair's
  * time goes: the pair against a copy of the row in a table without any constraint; the
- * pair called the way the SDK's pg transport calls RPCs today (`select * from fn(…)`);
- * and the pair with scrapeguard.clock() redefined in plpgsql in the bench's private
- * database copy (see docs/database.md, "Circuit breaker").
+ * pair called as PostgREST calls RPCs (`select * from fn(…)`); and the floor of any pair
+ * of RPCs: two minimal plpgsql functions (search_path pinned, as every scrapeguard
+ * function) that each run one of the raw UPDATEs and return the row, created in the
+ * bench's private database copy (see docs/database.md, "Circuit breaker").
  *
  *   npx tsx bench/breaker.ts            (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CLIENTS to override)
  */
@@ -125,6 +126,31 @@ const plainReadNarrow = q('plain_read_narrow',
 const rpcFailFrom = q('rpc_fail_from', 'select * from public.record_failure(source_id => $1, error => $2)');
 const rpcSuccessFrom = q('rpc_success_from', 'select * from public.record_success(source_id => $1)');
 const permit = q('permit', 'select allowed, state, probe_id, retry_at from public.acquire_permit($1)');
+const floorFail = q('floor_fail', `select (r).state, (r).failure_count, (r).open_until
+  from (select bench.floor_failure($1, $2) r offset 0) x`);
+const floorSuccess = q('floor_success', `select (r).state, (r).failure_count, (r).open_until
+  from (select bench.floor_success($1) r offset 0) x`);
+
+// The floor's functions: a call each, with nothing but the raw UPDATE and the row returned.
+const FLOOR_FUNCTIONS = `
+create function bench.floor_failure(p_source_id uuid, p_error text) returns public.circuit_breaker_state
+  language plpgsql set search_path = '' as $fn$
+declare v record;
+begin
+  update public.circuit_breaker_state s set failure_count = s.failure_count + 1, streak_workers = '{NULL}',
+         last_failure_at = now(), last_error = p_error, updated_at = now(), version = s.version + 1
+   where s.source_id = p_source_id returning s into v;
+  return v.s;
+end $fn$;
+create function bench.floor_success(p_source_id uuid) returns public.circuit_breaker_state
+  language plpgsql set search_path = '' as $fn$
+declare v record;
+begin
+  update public.circuit_breaker_state s set failure_count = 0, streak_workers = '{}',
+         last_success_at = now(), updated_at = now(), version = s.version + 1
+   where s.source_id = p_source_id returning s into v;
+  return v.s;
+end $fn$;`;
 
 interface Workload {
   key: string;
@@ -133,8 +159,9 @@ interface Workload {
   baseline: Op;
   measured: Op;
   notes: string;
-  /** Diagnostic rows: no goal of their own, one distribution only. */
+  /** Diagnostic rows: no goal of their own; on the hot row only unless `spread` is set. */
   diagnostic?: boolean;
+  spread?: boolean;
   /**
    * Pair workloads: circuit_breaker_state versions the baseline bumps per op (2 for the raw
    * UPDATEs of the same table, 0 for the plain copy). With it the bench counts how many of
@@ -193,6 +220,21 @@ const WORKLOADS: Workload[] = [
     baselineVersionsPerOp: 2,
   },
   {
+    key: 'pair-floor',
+    title: 'diagnostic: the floor of any pair of RPCs (two plpgsql functions, each one raw UPDATE returning the row) / two raw UPDATEs of one row',
+    goal: 0.7,
+    baseline: rawPair,
+    measured: async (c, s) => {
+      await floorFail(c, [s, 'HTTP 503']);
+      await floorSuccess(c, [s]);
+    },
+    notes:
+      'what two calls cost with no breaker logic: search_path pinned, one UPDATE each, the row returned as the RPCs return it',
+    diagnostic: true, // (goal unused)
+    spread: true,
+    baselineVersionsPerOp: 2,
+  },
+  {
     key: 'read',
     title: 'closed-breaker check as the SDK does it (PK SELECT of circuit_breaker_state) / plain PK SELECT',
     goal: 0.9,
@@ -236,6 +278,7 @@ async function main(): Promise<void> {
     await setup.query(`create table bench.plain as table public.circuit_breaker_state`);
     await setup.query('alter table bench.plain add primary key (source_id)');
     await setup.query('alter table bench.plain set (fillfactor = 50)');
+    await setup.query(FLOOR_FUNCTIONS);
     await setup.query('vacuum analyze bench.plain');
     await setup.query('vacuum analyze public.circuit_breaker_state');
 
@@ -296,28 +339,8 @@ async function main(): Promise<void> {
         );
     };
     for (const w of WORKLOADS) {
-      for (const hot of w.diagnostic ? [true] : [true, false]) await run(w, hot);
+      for (const hot of w.diagnostic && !w.spread ? [true] : [true, false]) await run(w, hot);
     }
-
-    // Diagnostic: the same pair with scrapeguard.clock() as a plpgsql function (same
-    // semantics). A SQL function with SET search_path is never inlined and, before
-    // PostgreSQL 18, is parsed and planned again on every call.
-    await setup.query(`create or replace function scrapeguard.clock() returns timestamptz
-      language plpgsql volatile set search_path = '' as $fn$
-      begin
-        return coalesce(
-          nullif(pg_catalog.current_setting('scrapeguard.now', true), '')::timestamptz,
-          (select coalesce(c.frozen_at, pg_catalog.clock_timestamp() + c.offset_by)
-             from scrapeguard.clock_control c where c.id),
-          pg_catalog.clock_timestamp());
-      end
-      $fn$`);
-    const pair = WORKLOADS[0] as Workload;
-    await run(
-      { ...pair, title: `diagnostic: ${pair.title}, with scrapeguard.clock() in plpgsql`, diagnostic: true },
-      true,
-      '-plpgsql-clock',
-    );
 
     await setup.end();
     const file = writeBenchResult('breaker', { title: `Circuit breaker (${version.split(' on ')[0]})`, server: version, rows });

@@ -11,23 +11,25 @@ declare
   p_probe_id alias for $3;
   p_worker alias for $4;
   p_retry_after alias for $5;
-  r public.circuit_breaker_state;
+  -- The written row, as the one composite column of `returning s`.
+  v record;
   v_now timestamptz;
-  v_error text := pg_catalog.left(p_error, 2000);
   v_worker text;
   v_hold timestamptz;
   v_probe_worker text;
 begin
-  if p_source_id is null then
-    raise exception 'scrapeguard: source_id must not be null' using errcode = '22004';
-  end if;
-  -- The worker rule of every RPC that takes one (acquire_permit, start_run): at most
-  -- 200 characters. The name is kept in the state row's streak and in transitions.
-  if pg_catalog.char_length(p_worker) > 200 then
-    raise exception 'record_failure: worker must be at most 200 characters (got %)', pg_catalog.char_length(p_worker)
-      using errcode = '22023';
-  end if;
-  if p_retry_after < interval '0' or p_retry_after > interval '365 days' then
+  -- Every argument rule in one test; which one was broken is told apart inside.
+  if p_source_id is null or pg_catalog.char_length(p_worker) > 200
+     or p_retry_after < interval '0' or p_retry_after > interval '365 days' then
+    if p_source_id is null then
+      raise exception 'scrapeguard: source_id must not be null' using errcode = '22004';
+    end if;
+    -- The worker rule of every RPC that takes one (acquire_permit, start_run): at most
+    -- 200 characters. The name is kept in the state row's streak and in transitions.
+    if pg_catalog.char_length(p_worker) > 200 then
+      raise exception 'record_failure: worker must be at most 200 characters (got %)', pg_catalog.char_length(p_worker)
+        using errcode = '22023';
+    end if;
     raise exception 'record_failure: retry_after must be between 0 and 365 days (got %)', p_retry_after
       using errcode = '22023';
   end if;
@@ -35,22 +37,27 @@ begin
   -- else the failure is the anonymous worker's (null in streak_workers).
   v_worker := coalesce(nullif(p_worker, ''),
                        pg_catalog.left(nullif(pg_catalog.current_setting('scrapeguard.worker', true), ''), 200));
-  v_now := scrapeguard.clock();
-  v_hold := v_now + p_retry_after;
+  -- The body of scrapeguard.clock, embedded (a test keeps the two equal).
+  v_now := coalesce(
+    nullif(pg_catalog.current_setting('scrapeguard.now', true), '')::pg_catalog.timestamptz,
+    case when pg_catalog.pg_sequence_last_value('scrapeguard.clock_moved'::pg_catalog.regclass) > 0
+         then scrapeguard.moved_clock() end,
+    pg_catalog.clock_timestamp()
+  );
   loop
     -- The common case first, without a read: a closed breaker below its threshold or
     -- below its quorum (or an operator mode, which never trips) counts the failure and
     -- adds its worker to the streak if new (up to 16 names; with 16 the largest quorum
     -- is met). Retry-After is remembered for the open that ends the streak.
     update public.circuit_breaker_state s
-       set failure_count = s.failure_count + 1, last_failure_at = v_now, last_error = v_error,
+       set failure_count = s.failure_count + 1, last_failure_at = v_now, last_error = pg_catalog.left(p_error, 2000),
            streak_workers = case
              when pg_catalog.array_position(s.streak_workers, v_worker) is null
                   and pg_catalog.cardinality(s.streak_workers) < 16
              then pg_catalog.array_append(s.streak_workers, v_worker)
              else s.streak_workers end,
-           retry_after_until = case when v_hold is null then s.retry_after_until
-                                    else greatest(s.retry_after_until, v_hold) end,
+           retry_after_until = case when p_retry_after is null then s.retry_after_until
+                                    else greatest(s.retry_after_until, v_now + p_retry_after) end,
            updated_at = v_now, version = s.version + 1
      where s.source_id = p_source_id
        and (s.state in ('disabled', 'forced_open')
@@ -59,10 +66,11 @@ begin
                      or pg_catalog.cardinality(s.streak_workers)
                         + (pg_catalog.array_position(s.streak_workers, v_worker) is null)::integer
                         < s.min_failing_workers)))
-    returning s.* into r;
+    returning s into v;
     if found then
-      return r;
+      return v.s;
     end if;
+    v_hold := v_now + p_retry_after;
 
     -- The failure that reaches the threshold with the quorum opens the breaker, for at
     -- least as long as the site asked (capped). Concurrent callers wait for the row lock
@@ -81,15 +89,15 @@ begin
              case when coalesce(s.retry_after_until, v_hold) is not null
                   then least(greatest(s.retry_after_until, v_hold), v_now + s.max_open_duration)
              end),
-           last_failure_at = v_now, last_error = v_error,
+           last_failure_at = v_now, last_error = pg_catalog.left(p_error, 2000),
            state_changed_at = v_now, updated_at = v_now, version = s.version + 1
      where s.source_id = p_source_id and s.state = 'closed' and s.failure_count + 1 >= s.failure_threshold
        and pg_catalog.cardinality(s.streak_workers)
            + (pg_catalog.array_position(s.streak_workers, v_worker) is null)::integer >= s.min_failing_workers
-    returning s.* into r;
+    returning s into v;
     if found then
-      perform scrapeguard.breaker_log(r, 'closed', 'failure_threshold', null, v_worker);
-      return r;
+      perform scrapeguard.breaker_log(v.s, 'closed', 'failure_threshold', null, v_worker);
+      return v.s;
     end if;
 
     if p_probe_id is not null then
@@ -115,20 +123,20 @@ begin
                     then least(greatest(s.retry_after_until, v_hold), v_now + s.max_open_duration)
                end),
              probe_id = null, probe_lease_until = null, probe_worker = null,
-             last_failure_at = v_now, last_error = v_error,
+             last_failure_at = v_now, last_error = pg_catalog.left(p_error, 2000),
              state_changed_at = v_now, updated_at = v_now, version = s.version + 1
        where s.source_id = p_source_id and s.state = 'half_open' and s.probe_id = p_probe_id
-      returning s.* into r;
+      returning s into v;
       if found then
-        perform scrapeguard.breaker_log(r, 'half_open', 'probe_failed', p_probe_id, coalesce(v_probe_worker, v_worker));
-        return r;
+        perform scrapeguard.breaker_log(v.s, 'half_open', 'probe_failed', p_probe_id, coalesce(v_probe_worker, v_worker));
+        return v.s;
       end if;
     end if;
 
     -- A late result of an old call while open/half-open: counted (its worker and
     -- Retry-After join the streak, for the next open), no transition.
     update public.circuit_breaker_state s
-       set failure_count = s.failure_count + 1, last_failure_at = v_now, last_error = v_error,
+       set failure_count = s.failure_count + 1, last_failure_at = v_now, last_error = pg_catalog.left(p_error, 2000),
            streak_workers = case
              when pg_catalog.array_position(s.streak_workers, v_worker) is null
                   and pg_catalog.cardinality(s.streak_workers) < 16
@@ -139,9 +147,9 @@ begin
            updated_at = v_now, version = s.version + 1
      where s.source_id = p_source_id
        and (s.state = 'open' or (s.state = 'half_open' and s.probe_id is distinct from p_probe_id))
-    returning s.* into r;
+    returning s into v;
     if found then
-      return r;
+      return v.s;
     end if;
 
     -- No row yet (create it), or the state changed under us (try again).

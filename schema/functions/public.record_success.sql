@@ -8,7 +8,8 @@ AS $function$
 declare
   p_source_id alias for $1;
   p_probe_id alias for $2;
-  r public.circuit_breaker_state;
+  -- The breaker row, as the one composite column of `select s` / `returning s`.
+  v record;
   v_now timestamptz;
   v_probe_worker text;
 begin
@@ -16,49 +17,55 @@ begin
     raise exception 'scrapeguard: source_id must not be null' using errcode = '22004';
   end if;
   loop
-    select s.* into r from public.circuit_breaker_state s where s.source_id = p_source_id;
+    select s into v from public.circuit_breaker_state s where s.source_id = p_source_id;
     if not found then
       perform scrapeguard.breaker_ensure(p_source_id);
       continue;
     end if;
     -- The hot path: nothing to change, so nothing is written and nothing locked.
-    if r.failure_count = 0 and r.state in ('closed', 'disabled', 'forced_open') then
-      return r;
+    if (v.s).failure_count = 0 and (v.s).state in ('closed', 'disabled', 'forced_open') then
+      return v.s;
     end if;
 
-    v_now := coalesce(v_now, scrapeguard.clock());
-    if r.state in ('closed', 'disabled', 'forced_open') then
+    -- The body of scrapeguard.clock, embedded (a test keeps the two equal).
+    v_now := coalesce(v_now, coalesce(
+      nullif(pg_catalog.current_setting('scrapeguard.now', true), '')::pg_catalog.timestamptz,
+      case when pg_catalog.pg_sequence_last_value('scrapeguard.clock_moved'::pg_catalog.regclass) > 0
+           then scrapeguard.moved_clock() end,
+      pg_catalog.clock_timestamp()
+    ));
+    if (v.s).state in ('closed', 'disabled', 'forced_open') then
       update public.circuit_breaker_state s
          set failure_count = 0, streak_workers = '{}', retry_after_until = null,
              last_success_at = v_now, updated_at = v_now, version = s.version + 1
        where s.source_id = p_source_id and s.state in ('closed', 'disabled', 'forced_open') and s.failure_count > 0
-      returning s.* into r;
+      returning s into v;
       if found then
-        return r;
+        return v.s;
       end if;
-    elsif r.state = 'half_open' and r.probe_id = p_probe_id then
+    elsif (v.s).state = 'half_open' and (v.s).probe_id = p_probe_id then
       -- A probe's worker never changes while its id is current, so the value just
       -- read is the one the UPDATE below replaces if it matches.
-      v_probe_worker := r.probe_worker;
+      v_probe_worker := (v.s).probe_worker;
       update public.circuit_breaker_state s
          set state = 'closed', failure_count = 0, opened_count = 0, streak_workers = '{}', retry_after_until = null,
              probe_id = null, probe_lease_until = null, probe_worker = null,
              last_success_at = v_now, state_changed_at = v_now, updated_at = v_now, version = s.version + 1
        where s.source_id = p_source_id and s.state = 'half_open' and s.probe_id = p_probe_id
-      returning s.* into r;
+      returning s into v;
       if found then
-        perform scrapeguard.breaker_log(r, 'half_open', 'probe_succeeded', p_probe_id,
+        perform scrapeguard.breaker_log(v.s, 'half_open', 'probe_succeeded', p_probe_id,
                                         coalesce(v_probe_worker, scrapeguard.breaker_worker()));
-        return r;
+        return v.s;
       end if;
     else
       update public.circuit_breaker_state s
          set last_success_at = v_now, updated_at = v_now, version = s.version + 1
        where s.source_id = p_source_id
          and (s.state = 'open' or (s.state = 'half_open' and s.probe_id is distinct from p_probe_id))
-      returning s.* into r;
+      returning s into v;
       if found then
-        return r;
+        return v.s;
       end if;
     end if;
     -- The breaker changed between the read and the UPDATE: decide again.

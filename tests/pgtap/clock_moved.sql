@@ -2,7 +2,7 @@
 -- (scrapeguard.clock_moved), and follows every way the row can be written.
 begin;
 set local search_path = public, extensions;
-select plan(14);
+select plan(17);
 
 select is(coalesce(pg_sequence_last_value('scrapeguard.clock_moved'), 0), 0::bigint,
   'a fresh database has never moved its clock');
@@ -47,6 +47,22 @@ update public.events set title = 'clocked again' where id = '00000000-0000-0000-
 select is((select array_agg(distinct changed_at) from public.event_revisions
             where event_id = '00000000-0000-0000-0000-0000000000e1'),
           array['2031-01-01 00:00+00'::timestamptz], 'revisions are stamped with the moved clock');
+
+-- The breaker's failure/success pair embeds the same expression (calling clock() cost a
+-- function call with its own search_path per call): the same text, and the same time.
+select ok(
+  (select bool_and(strpos(regexp_replace(p.prosrc, '\s+', ' ', 'g'),
+                          regexp_replace(substr(c.body, 2, length(c.body) - 3), '\s+', ' ', 'g')) > 0
+                   and p.prosrc !~ 'scrapeguard\.clock\(\)')
+     from pg_proc p,
+          (select scrapeguard.function_body_expression('scrapeguard.clock()') as body) c
+    where p.oid in ('public.record_failure(uuid, text, uuid, text, interval)'::regprocedure,
+                    'public.record_success(uuid, uuid)'::regprocedure)),
+  'record_failure and record_success embed clock()''s body, word for word, and do not call it');
+select is((public.record_failure('00000000-0000-0000-0000-0000000000c1', 'HTTP 503')).last_failure_at,
+  '2031-01-01 00:00+00'::timestamptz, 'a failure is stamped with the moved clock');
+select is((public.record_success('00000000-0000-0000-0000-0000000000c1')).last_success_at,
+  '2031-01-01 00:00+00'::timestamptz, 'and the success that ends its streak too');
 
 select scrapeguard.reset_clock(force => true);
 select ok(scrapeguard.clock() between clock_timestamp() - interval '1 second' and clock_timestamp(),
