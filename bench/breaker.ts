@@ -171,18 +171,15 @@ interface Workload {
   baselineVersionsPerOp?: number;
 }
 
-const rawPair: Op = async (c, s) => {
-  await rawFail(c, [s, 'HTTP 503']);
-  await rawSuccess(c, [s]);
+type Statement = ReturnType<typeof q>;
+/** A failure, then a success on the same source: two statements, each its own transaction. */
+const pairOf = (failure: Statement, success: Statement): Op => async (c, s) => {
+  await failure(c, [s, 'HTTP 503']);
+  await success(c, [s]);
 };
-const rawPairPlain: Op = async (c, s) => {
-  await rawFailPlain(c, [s, 'HTTP 503']);
-  await rawSuccessPlain(c, [s]);
-};
-const rpcPair: Op = async (c, s) => {
-  await rpcFail(c, [s, 'HTTP 503']);
-  await rpcSuccess(c, [s]);
-};
+const rawPair = pairOf(rawFail, rawSuccess);
+const rawPairPlain = pairOf(rawFailPlain, rawSuccessPlain);
+const rpcPair = pairOf(rpcFail, rpcSuccess);
 
 const WORKLOADS: Workload[] = [
   {
@@ -211,10 +208,7 @@ const WORKLOADS: Workload[] = [
     title: 'diagnostic: the same pair called as select * from fn(...) (as PostgREST calls it)',
     goal: 0.7,
     baseline: rawPair,
-    measured: async (c, s) => {
-      await rpcFailFrom(c, [s, 'HTTP 503']);
-      await rpcSuccessFrom(c, [s]);
-    },
+    measured: pairOf(rpcFailFrom, rpcSuccessFrom),
     notes: 'a composite-returning function in FROM costs a function-scan set-up per call',
     diagnostic: true, // (goal unused)
     baselineVersionsPerOp: 2,
@@ -224,10 +218,7 @@ const WORKLOADS: Workload[] = [
     title: 'diagnostic: the floor of any pair of RPCs (two plpgsql functions, each one raw UPDATE returning the row) / two raw UPDATEs of one row',
     goal: 0.7,
     baseline: rawPair,
-    measured: async (c, s) => {
-      await floorFail(c, [s, 'HTTP 503']);
-      await floorSuccess(c, [s]);
-    },
+    measured: pairOf(floorFail, floorSuccess),
     notes:
       'what two calls cost with no breaker logic: search_path pinned, one UPDATE each, the row returned as the RPCs return it',
     diagnostic: true, // (goal unused)
