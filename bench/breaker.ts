@@ -24,6 +24,7 @@
  */
 import pg from 'pg';
 import { buildTemplates, copyTemplate, startTestServer } from '../scripts/lib/test-cluster.js';
+import { FLOOR_FUNCTIONS, rawFailureSql, rawSuccessSql, rpcCallSql } from './lib/breaker-sql.js';
 import { type BenchRow, median, writeBenchResult } from './lib/results.js';
 
 
@@ -95,27 +96,14 @@ async function round(
 
 const q = (name: string, text: string) => (c: pg.Client, values: unknown[]) => c.query({ name, text, values });
 
-// The raw UPDATEs write what the RPCs write, to the same row of the same table (so the
-// table's own cost, its invariant CHECKs, is on both sides); a diagnostic row repeats
-// the pair against a copy of the table without any constraint.
-// A failure without a worker makes the streak's workers {NULL} (the anonymous worker), a
-// success empties them: the row's invariants hold for the baseline's writes too.
-const rawFail = q('raw_fail', `update public.circuit_breaker_state set failure_count = failure_count + 1,
-  streak_workers = '{NULL}', last_failure_at = now(), last_error = $2, updated_at = now(), version = version + 1
-  where source_id = $1`);
-const rawSuccess = q('raw_success', `update public.circuit_breaker_state set failure_count = 0, streak_workers = '{}',
-  last_success_at = now(), updated_at = now(), version = version + 1 where source_id = $1`);
-const rawFailPlain = q('raw_fail_plain', `update bench.plain set failure_count = failure_count + 1, streak_workers = '{NULL}',
-  last_failure_at = now(), last_error = $2, updated_at = now(), version = version + 1 where source_id = $1`);
-const rawSuccessPlain = q('raw_success_plain', `update bench.plain set failure_count = 0, streak_workers = '{}',
-  last_success_at = now(), updated_at = now(), version = version + 1 where source_id = $1`);
-// The SDK's call: the row comes back as a composite and is expanded outside the
-// call (`offset 0` keeps the function from being expanded once per column); a
-// function in FROM costs ≈ 30 µs more per call on PG 17 (function-scan set-up).
-const rpcFail = q('rpc_fail', `select (r).state, (r).failure_count, (r).open_until
-  from (select public.record_failure($1, $2) r offset 0) x`);
-const rpcSuccess = q('rpc_success', `select (r).state, (r).failure_count, (r).open_until
-  from (select public.record_success($1) r offset 0) x`);
+// The raw UPDATEs write what the RPCs write, to the same row of the same table; a
+// diagnostic row repeats the pair against a copy of the table without any constraint.
+const rawFail = q('raw_fail', rawFailureSql('public.circuit_breaker_state'));
+const rawSuccess = q('raw_success', rawSuccessSql('public.circuit_breaker_state'));
+const rawFailPlain = q('raw_fail_plain', rawFailureSql('bench.plain'));
+const rawSuccessPlain = q('raw_success_plain', rawSuccessSql('bench.plain'));
+const rpcFail = q('rpc_fail', rpcCallSql('public.record_failure', '$1, $2'));
+const rpcSuccess = q('rpc_success', rpcCallSql('public.record_success', '$1'));
 // The SDK's fast path reads the whole row (`select *`); bench.plain has the same columns.
 const plainRead = q('plain_read', 'select * from bench.plain where source_id = $1');
 const sdkRead = q('sdk_read', 'select * from public.circuit_breaker_state where source_id = $1');
@@ -126,31 +114,8 @@ const plainReadNarrow = q('plain_read_narrow',
 const rpcFailFrom = q('rpc_fail_from', 'select * from public.record_failure(source_id => $1, error => $2)');
 const rpcSuccessFrom = q('rpc_success_from', 'select * from public.record_success(source_id => $1)');
 const permit = q('permit', 'select allowed, state, probe_id, retry_at from public.acquire_permit($1)');
-const floorFail = q('floor_fail', `select (r).state, (r).failure_count, (r).open_until
-  from (select bench.floor_failure($1, $2) r offset 0) x`);
-const floorSuccess = q('floor_success', `select (r).state, (r).failure_count, (r).open_until
-  from (select bench.floor_success($1) r offset 0) x`);
-
-// The floor's functions: a call each, with nothing but the raw UPDATE and the row returned.
-const FLOOR_FUNCTIONS = `
-create function bench.floor_failure(p_source_id uuid, p_error text) returns public.circuit_breaker_state
-  language plpgsql set search_path = '' as $fn$
-declare v record;
-begin
-  update public.circuit_breaker_state s set failure_count = s.failure_count + 1, streak_workers = '{NULL}',
-         last_failure_at = now(), last_error = p_error, updated_at = now(), version = s.version + 1
-   where s.source_id = p_source_id returning s into v;
-  return v.s;
-end $fn$;
-create function bench.floor_success(p_source_id uuid) returns public.circuit_breaker_state
-  language plpgsql set search_path = '' as $fn$
-declare v record;
-begin
-  update public.circuit_breaker_state s set failure_count = 0, streak_workers = '{}',
-         last_success_at = now(), updated_at = now(), version = s.version + 1
-   where s.source_id = p_source_id returning s into v;
-  return v.s;
-end $fn$;`;
+const floorFail = q('floor_fail', rpcCallSql('bench.floor_failure', '$1, $2'));
+const floorSuccess = q('floor_success', rpcCallSql('bench.floor_success', '$1'));
 
 interface Workload {
   key: string;
