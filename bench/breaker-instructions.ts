@@ -84,10 +84,11 @@ function count(work: string, pgdata: string, database: string, name: string, lin
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     child.stdin.end(readFileSync(input));
-    child.on('close', () => {
+    child.on('close', (code) => {
       execFileSync('rm', ['-rf', copy]);
       // The backend prints a statement's error and goes on: any error makes the count meaningless.
-      if (/\bERROR:/.test(output)) return reject(new Error(`${name}: ${/.*ERROR:.*/.exec(output)?.[0] ?? 'error'}`));
+      const problem = /.*\b(?:ERROR|FATAL|PANIC):.*/.exec(output)?.[0];
+      if (problem || code !== 0) return reject(new Error(`${name}: ${problem ?? `exit ${code}`}`));
       const total = /^(?:summary|totals):\s+(\d+)/m.exec(readFileSync(out, 'utf8'))?.[1];
       if (!total) return reject(new Error(`${name}: no callgrind total in ${out}`));
       resolve(Number(total));
