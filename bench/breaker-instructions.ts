@@ -2,7 +2,7 @@
  * The circuit breaker's failure + success pair counted in CPU instructions instead of
  * timed: the same statements as bench/breaker.ts (named prepared statements, a closed
  * breaker, every success writing), run by a single-user backend under callgrind. The
- * count repeats to 0.01 % whatever else the machine does (runs differ only in ids and
+ * count repeats to 0.05 % whatever else the machine does (runs differ only in ids and
  * times), so it compares two versions of the functions where the timed ratio moves with
  * the machine.
  *
@@ -23,18 +23,25 @@
  *   npx tsx bench/breaker-instructions.ts
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootstrapCluster, withClient } from '../scripts/lib/database.js';
-import { APP_USER, binDir, selectedMajor, startCluster, stopCluster } from '../scripts/lib/local-postgres.js';
+import {
+  APP_USER,
+  asPgUser,
+  binDir,
+  chownTree,
+  selectedMajor,
+  startCluster,
+  stopCluster,
+} from '../scripts/lib/local-postgres.js';
 import { buildTemplates, copyTemplate } from '../scripts/lib/test-cluster.js';
 import { FLOOR_FUNCTIONS, rawFailureSql, rawSuccessSql, rpcCallSql } from './lib/breaker-sql.js';
 import { type BenchRow, writeBenchResult } from './lib/results.js';
 
 const SMALL = 200;
 const LARGE = 2000;
-const OS_USER = 'postgres';
 
 const PREPARES = [
   `prepare raw_fail(uuid, text) as ${rawFailureSql('public.circuit_breaker_state')};`,
@@ -55,17 +62,15 @@ const WORKLOADS: Record<string, (source: string) => string[]> = {
   rawSuccess: (s) => [`execute raw_success('${s}');`],
 };
 
-const asPgUser = (bin: string, args: string[]): [string, string[]] =>
-  userInfo().uid === 0 ? ['runuser', ['-u', OS_USER, '--', bin, ...args]] : [bin, args];
-
-/** Instructions a single-user backend executes for `lines` in a fresh copy of `pgdata`. */
+/**
+ * Instructions a single-user backend executes for `lines` in a fresh copy of `pgdata`.
+ * `work` is a folder the server's OS user may write (the callgrind output goes there).
+ */
 function count(work: string, pgdata: string, database: string, name: string, lines: string[]): Promise<number> {
   const copy = join(work, `data-${name}`);
-  const input = join(work, `${name}.sql`);
   const out = join(work, `callgrind-${name}.out`);
   execFileSync('cp', ['-a', pgdata, copy]);
-  writeFileSync(input, `${[...PREPARES, ...lines].join('\n')}\n`);
-  if (userInfo().uid === 0) execFileSync('chown', ['-R', `${OS_USER}:`, work]);
+  chownTree(copy);
   const postgres = join(binDir(selectedMajor()), 'postgres');
   const [cmd, args] = asPgUser('valgrind', [
     '--tool=callgrind',
@@ -83,9 +88,9 @@ function count(work: string, pgdata: string, database: string, name: string, lin
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.stdin.end(readFileSync(input));
+    child.stdin.end(`${[...PREPARES, ...lines].join('\n')}\n`);
     child.on('close', (code) => {
-      execFileSync('rm', ['-rf', copy]);
+      rmSync(copy, { recursive: true, force: true });
       // The backend prints a statement's error and goes on: any error makes the count meaningless.
       const problem = /.*\b(?:ERROR|FATAL|PANIC):.*/.exec(output)?.[0];
       if (problem || code !== 0) return reject(new Error(`${name}: ${problem ?? `exit ${code}`}`));
@@ -132,43 +137,45 @@ async function main(): Promise<void> {
     });
     stopCluster(dir);
     const work = join(dir, 'counts');
-    execFileSync('mkdir', ['-p', work]);
+    mkdirSync(work);
+    chownTree(work);
     const pgdata = join(dir, 'pgdata');
     const measured: Record<string, number> = {};
     for (const key of Object.keys(WORKLOADS)) {
       measured[key] = await perCall(work, pgdata, db.name, key, source);
       console.log(`${key}: ${measured[key]} instructions per call`);
     }
-    const n = (k: string) => measured[k] as number;
-    const method = `callgrind, single-user backend, named prepared statements; per call = (count at ${LARGE} − count at ${SMALL}) / ${LARGE - SMALL}`;
+    const method =
+      'callgrind, single-user backend, named prepared statements; ' +
+      `per call = (count at ${LARGE} − count at ${SMALL}) / ${LARGE - SMALL}`;
+    /** A row comparing two workloads' counts; the ratio is baseline / measured, like a throughput ratio. */
+    const row = (name: string, baseline: string, compared: string, goal: string, notes: string): BenchRow => {
+      const [b, m] = [measured[baseline] as number, measured[compared] as number];
+      const ratio = Number((b / m).toFixed(3));
+      return { name, baseline: b, measured: m, ratio, goal, unit: 'instructions', notes: `${notes}; ${method}` };
+    };
     const rows: BenchRow[] = [
-      {
-        name: 'pair: record_failure + record_success / two raw UPDATEs of one row, in instructions',
-        baseline: n('raw'),
-        measured: n('pair'),
-        ratio: Number((n('raw') / n('pair')).toFixed(3)),
-        goal: '≥ 0.7',
-        unit: 'instructions',
-        notes: `closed breaker, every success writing; RPCs called as the SDK calls them; ratio = baseline / measured; ${method}`,
-      },
-      {
-        name: 'pair-floor: two minimal plpgsql RPCs, one raw UPDATE each, the row returned / the same raw UPDATEs',
-        baseline: n('raw'),
-        measured: n('floor'),
-        ratio: Number((n('raw') / n('floor')).toFixed(3)),
-        goal: 'diagnostic',
-        unit: 'instructions',
-        notes: `what any pair of RPCs costs; ${method}`,
-      },
-      {
-        name: 'success-read: record_success on a breaker without failures (a read) / one raw UPDATE of the row',
-        baseline: n('rawSuccess'),
-        measured: n('successRead'),
-        ratio: Number((n('rawSuccess') / n('successRead')).toFixed(3)),
-        goal: 'diagnostic',
-        unit: 'instructions',
-        notes: `the common success writes nothing; ${method}`,
-      },
+      row(
+        'pair: record_failure + record_success / two raw UPDATEs of one row, in instructions',
+        'raw',
+        'pair',
+        '≥ 0.7',
+        'closed breaker, every success writing; RPCs called as the SDK calls them; ratio = baseline / measured',
+      ),
+      row(
+        'pair-floor: two minimal plpgsql RPCs, one raw UPDATE each, the row returned / the same raw UPDATEs',
+        'raw',
+        'floor',
+        'diagnostic',
+        'what any pair of RPCs costs',
+      ),
+      row(
+        'success-read: record_success on a breaker without failures (a read) / one raw UPDATE of the row',
+        'rawSuccess',
+        'successRead',
+        'diagnostic',
+        'the common success writes nothing',
+      ),
     ];
     for (const r of rows) console.log(`${r.name}\n  baseline ${r.baseline}, measured ${r.measured}, ratio ${r.ratio}`);
     const file = writeBenchResult('breaker-instructions', {

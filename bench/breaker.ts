@@ -248,7 +248,7 @@ async function main(): Promise<void> {
     );
 
     const rows: Row[] = [];
-    const run = async (w: Workload, hot: boolean, label = ''): Promise<void> => {
+    const run = async (w: Workload, hot: boolean): Promise<void> => {
         const where = hot ? 'one hot source' : `spread over ${SOURCES} sources`;
         // Warm-up: prepare statements, fill caches.
         await burst(clients, sources, hot, w.baseline, 0.3);
@@ -278,7 +278,7 @@ async function main(): Promise<void> {
             : `; ${Math.round((100 * (pairs - successWrites)) / Math.max(1, pairs))} % of the measured successes found ` +
               'failure_count = 0 (another client\'s success came first) and only read';
         const row: Row = {
-          name: `${w.key}${label} (${where}): ${w.title}`,
+          name: `${w.key} (${where}): ${w.title}`,
           baseline: Math.round(median(base)),
           measured: Math.round(median(meas)),
           ratio: Number(median(ratios).toFixed(3)),

@@ -71,8 +71,8 @@ function ensureOsUser(): void {
   execFileSync('useradd', ['--system', '--user-group', '--no-create-home', OS_USER]);
 }
 
-/** How to run a PostgreSQL binary: as the unprivileged OS user when we are root. */
-function asPgUser(bin: string, args: string[]): [string, string[]] {
+/** How to run a PostgreSQL binary (or a tool wrapping one): as the unprivileged OS user when we are root. */
+export function asPgUser(bin: string, args: string[]): [string, string[]] {
   return isRoot() ? ['runuser', ['-u', OS_USER, '--', bin, ...args]] : [bin, args];
 }
 
@@ -85,7 +85,8 @@ function runPg(bin: string, args: string[]): string {
   return res.stdout;
 }
 
-function chownTree(path: string): void {
+/** Give a folder to the OS user the server runs as (when we are root). */
+export function chownTree(path: string): void {
   if (!isRoot()) return;
   execFileSync('chown', ['-R', `${OS_USER}:`, path]);
 }
